@@ -1,0 +1,47 @@
+"""Password hashing (argon2id via argon2-cffi) and the tenant password policy."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+DEFAULT_POLICY: dict[str, Any] = {"minLength": 12, "requireNumbers": True, "requireSymbols": False}
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def policy_violations(password: str, policy: dict[str, Any] | None) -> list[str]:
+    rules = {**DEFAULT_POLICY, **(policy or {})}
+    problems = []
+    if len(password) < int(rules["minLength"]):
+        problems.append(f"must be at least {rules['minLength']} characters")
+    if rules.get("requireNumbers") and not re.search(r"\d", password):
+        problems.append("must contain a number")
+    if rules.get("requireSymbols") and not re.search(r"[^A-Za-z0-9]", password):
+        problems.append("must contain a symbol")
+    if len(password) > 256:
+        problems.append("must be at most 256 characters")
+    return problems
+
+
+def generate_password(length: int = 20) -> str:
+    """A one-time password that satisfies any policy we allow (letters, digits, a symbol)."""
+    alphabet = string.ascii_letters + string.digits
+    body = "".join(secrets.choice(alphabet) for _ in range(length - 3))
+    return body + secrets.choice(string.digits) + secrets.choice("!#%+-=?@") + secrets.choice("abcdefgh")

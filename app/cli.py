@@ -1,0 +1,129 @@
+"""`fleetgraph`: serve, demo, migrate, create-admin, sim, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from app.settings import Settings, SettingsError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fleetgraph", description="Fleetgraph control plane")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API server (production)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--no-migrate", action="store_true", help="do not run migrations at start")
+    demo = sub.add_parser("demo", help="run the embedded demo (SQLite, in-memory bus, demo tenants)")
+    demo.add_argument("--port", type=int)
+    demo.add_argument("--host")
+    demo.add_argument("--data-dir", type=Path)
+    sub.add_parser("migrate", help="apply database migrations")
+    admin = sub.add_parser("create-admin", help="create a provider admin")
+    admin.add_argument("--email")
+    admin.add_argument("--password", help="default: FLEETGRAPH_ADMIN_PASSWORD, else asked")
+    sub.add_parser("export-schema", help="write the GraphQL SDL to schema.graphql")
+    sim = sub.add_parser("sim", help="run simulated Kubernetes clusters (kubesim)", add_help=False)
+    sim.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except SettingsError as exc:
+        print(f"fleetgraph: bad setting: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "sim":
+        import importlib
+
+        return int(importlib.import_module("kubesim.cli").main(args.rest) or 0)
+    if args.command == "export-schema":
+        from schema.root import SDL_PATH, sdl
+
+        SDL_PATH.write_text(sdl())
+        print(f"wrote {SDL_PATH}")
+        return 0
+    if args.command == "demo":
+        from app.demo import run_demo
+
+        return run_demo(args)
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "migrate":
+        asyncio.run(_migrate(settings))
+        print("database is up to date")
+        return 0
+    if args.command == "create-admin":
+        return asyncio.run(_create_admin(settings, args))
+    return _serve(settings, args)
+
+
+async def _migrate(settings: Settings) -> None:
+    from app.db.migrate import upgrade
+    from app.db.session import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.session import Database
+    from app.seed import ensure_provider_admin
+
+    email = args.email or settings.admin_email
+    password = args.password or (settings.admin_password.get_secret_value() if settings.admin_password else None)
+    if password is None:
+        password = getpass.getpass(f"password for {email}: ")
+    if len(password) < 12:
+        print("fleetgraph: the password must be at least 12 characters", file=sys.stderr)
+        return 2
+    await _migrate(settings)
+    db = Database(settings.database_url)
+    created = await ensure_provider_admin(db, email, password)
+    await db.dispose()
+    print(f"provider admin {email} {'created' if created else 'already exists'}")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.web import create_app
+
+    settings.secret()  # serve refuses to start without a secret key
+    if not args.no_migrate:
+        asyncio.run(_migrate(settings))
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+    return 0
+
+
+def demo_secret(data_dir: Path) -> str:
+    """The demo's secret key, made once and kept in the data dir."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        os.chmod(path, 0o600)
+    return path.read_text().strip()

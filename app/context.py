@@ -1,0 +1,91 @@
+"""The per-request context: who calls, from where, and the request's own loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from app.audit import Actor
+from app.auth.authenticate import authenticate, credential_from
+from app.auth.principal import Principal
+from app.db.session import Database
+from app.errors import AppError, Unauthenticated
+from app.services import Services
+from app.settings import Settings
+from loaders import Loaders
+
+
+@dataclass
+class RequestContext:
+    request: Request | WebSocket
+    response: Response | None
+    services: Services
+    principal: Principal | None
+    auth_error: AppError | None
+    request_id: str
+    loaders: Loaders
+    cost: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def scope(self) -> str | None:
+        """The tenant every database statement of this request is limited to."""
+        return self.principal.tenant_id if self.principal else None
+
+    def require_principal(self) -> Principal:
+        if self.auth_error is not None:
+            raise self.auth_error
+        if self.principal is None:
+            raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>'")
+        return self.principal
+
+    @property
+    def ip(self) -> str:
+        return self.request.client.host if self.request.client else ""
+
+    @property
+    def user_agent(self) -> str:
+        return self.request.headers.get("user-agent", "")[:500]
+
+    def actor(self) -> Actor:
+        p = self.principal
+        return Actor(
+            user_id=p.user_id if p else None,
+            email=p.email if p else None,
+            tenant_id=p.tenant_id if p else None,
+            impersonator_id=p.impersonator_id if p else None,
+            ip=self.ip,
+            user_agent=self.user_agent,
+            request_id=self.request_id,
+        )
+
+
+async def build_context(
+    services: Services, request: Request | WebSocket, response: Response | None, credential: str | None = None
+) -> RequestContext:
+    principal: Principal | None = None
+    auth_error: AppError | None = None
+    try:
+        principal = await authenticate(services.db, services.tokens, credential or credential_from(request.headers))
+    except Unauthenticated as exc:
+        auth_error = exc
+    scope = principal.tenant_id if principal else None
+    return RequestContext(
+        request=request,
+        response=response,
+        services=services,
+        principal=principal,
+        auth_error=auth_error,
+        request_id=request.scope.get("request_id", ""),
+        loaders=Loaders(services.db, scope),
+    )

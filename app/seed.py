@@ -1,0 +1,75 @@
+"""Creating the provider admin and the demo tenants (idempotent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from app.auth.passwords import hash_password
+from app.db.models import Tenant, User
+from app.db.session import Database
+from app.ids import new_id
+
+DEMO_PASSWORD = "fleetgraph-demo-1"
+DEMO_TENANTS = (("Acme Corp", "acme"), ("Globex", "globex"))
+DEMO_ROLES = ("tenant_admin", "operator", "viewer")
+
+
+@dataclass
+class Credential:
+    tenant: str
+    email: str
+    password: str
+    role: str
+
+
+async def ensure_provider_admin(db: Database, email: str, password: str) -> bool:
+    """Creates the provider admin if no user has this email; True when it was created."""
+    async with db.transaction() as session:
+        found = await session.execute(select(User.id).where(func.lower(User.email) == email.lower()))
+        if found.first():
+            return False
+        session.add(
+            User(
+                id=new_id("user"),
+                tenant_id=None,
+                email=email.lower(),
+                name="Provider administrator",
+                role="super_admin",
+                password_hash=hash_password(password),
+            )
+        )
+        return True
+
+
+async def ensure_demo_tenants(db: Database) -> list[Credential]:
+    credentials = []
+    async with db.transaction() as session:
+        for name, slug in DEMO_TENANTS:
+            tenant = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+            if tenant is None:
+                tenant = Tenant(
+                    id=new_id("tenant"),
+                    name=name,
+                    slug=slug,
+                    admin_email=f"admin@{slug}.example",
+                    subscription_tier="professional",
+                )
+                session.add(tenant)
+            for role in DEMO_ROLES:
+                email = f"{role.split('_')[-1]}@{slug}.example"
+                exists = await session.execute(select(User.id).where(User.email == email))
+                if not exists.first():
+                    session.add(
+                        User(
+                            id=new_id("user"),
+                            tenant_id=tenant.id,
+                            email=email,
+                            name=f"{name} {role.replace('_', ' ')}",
+                            role=role,
+                            password_hash=hash_password(DEMO_PASSWORD),
+                        )
+                    )
+                credentials.append(Credential(tenant=name, email=email, password=DEMO_PASSWORD, role=role))
+    return credentials

@@ -1,0 +1,101 @@
+"""Settings from `FLEETGRAPH_*` environment variables and a `.env` file, validated at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "FLEETGRAPH_"
+
+
+class SettingsError(Exception):
+    """A bad setting: its message names the variable, one line per problem."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./fleetgraph.db"
+    broadcast_url: str = "memory://"
+    secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path(".fleetgraph")
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=7, ge=1, le=365)
+    impersonation_minutes: int = Field(default=15, ge=1, le=240)
+    admin_email: str = "admin@fleetgraph.local"
+    admin_password: SecretStr | None = None
+    introspection: bool = True
+    graphiql: bool = True
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    lockout_threshold: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    max_query_depth: int = Field(default=12, ge=2, le=100)
+    max_aliases: int = Field(default=30, ge=1, le=1000)
+    max_tokens: int = Field(default=3000, ge=10, le=100_000)
+    max_directives: int = Field(default=20, ge=0, le=1000)
+    max_query_cost: int = Field(default=20_000, ge=10)
+    tenant_cost_budget: int = Field(default=1_000_000, ge=100, description="cost points per window")
+    tenant_cost_window_seconds: int = Field(default=60, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("broadcast_url")
+    @classmethod
+    def _known_broadcast(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "postgres://", "postgresql://")):
+            raise ValueError("must start with memory://, redis:// or postgres://")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return value.upper()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def secret(self) -> str:
+        if self.secret_key is None:
+            raise SettingsError(f"{ENV_PREFIX}SECRET_KEY: required (at least 32 characters)")
+        return self.secret_key.get_secret_value()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning validation errors into one line per variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = ENV_PREFIX + str(error["loc"][0]).upper() if error["loc"] else ENV_PREFIX
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {message}")
+        raise SettingsError("\n".join(lines)) from None

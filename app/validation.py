@@ -1,0 +1,48 @@
+"""Field rules shared by the resolvers; each adds to a FieldErrors so all problems show at once."""
+
+from __future__ import annotations
+
+import re
+
+from app.errors import FieldErrors
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SLUG = re.compile(r"^[a-z0-9-]+$")
+
+
+def text(errors: FieldErrors, field: str, value: str | None, *, min_len: int = 1, max_len: int = 200) -> None:
+    if value is None:
+        return
+    if len(value.strip()) < min_len:
+        errors.add(field, "must not be empty" if min_len == 1 else f"must be at least {min_len} characters")
+    elif len(value) > max_len:
+        errors.add(field, f"must be at most {max_len} characters")
+
+
+def email(errors: FieldErrors, field: str, value: str | None) -> None:
+    if value is not None and (len(value) > 320 or not EMAIL.match(value)):
+        errors.add(field, "must be a valid email address")
+
+
+def slug(errors: FieldErrors, field: str, value: str | None) -> None:
+    if value is None:
+        return
+    if not 3 <= len(value) <= 100:
+        errors.add(field, "must be 3 to 100 characters")
+    elif not SLUG.match(value):
+        errors.add(field, "may contain only lowercase letters, digits and '-'")
+
+
+def minimum(errors: FieldErrors, field: str, value: int | None, low: int) -> None:
+    if value is not None and value < low:
+        errors.add(field, f"must be at least {low}")
+
+
+def one_of(errors: FieldErrors, field: str, value: str | None, allowed: tuple[str, ...] | frozenset[str]) -> None:
+    if value is not None and value not in allowed:
+        errors.add(field, f"must be one of {', '.join(sorted(allowed))}")
+
+
+def slugify(name: str) -> str:
+    slug_text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return (slug_text or "tenant")[:90]

@@ -1,0 +1,65 @@
+"""The Starlette application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from app import __version__
+from app.graphql_view import GraphQLView
+from app.middleware import RequestIdMiddleware
+from app.services import Services
+from app.settings import Settings
+from schema.root import build_schema
+
+log = logging.getLogger("fleetgraph")
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "healthy", "version": __version__})
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    services = services or Services.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await services.db.dispose()
+
+    graphql = GraphQLView(
+        services,
+        schema=build_schema(settings),
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=True,
+    )
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["*"],
+                expose_headers=["X-Request-ID"],
+            )
+        )
+    app = Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,285 @@
+"""A tenant's users: CRUD, suspend/activate, password reset, unlock, per-cluster roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import audit
+from app.auth.passwords import hash_password
+from app.auth.rbac import PROVIDER_ROLES, SYSTEM_ROLES
+from app.auth.tokens import hash_secret, new_secret
+from app.context import RequestContext
+from app.db.models import AuthSession, ClusterRoleOverride, PasswordReset, Role, Tenant, User
+from app.db.types import utcnow
+from app.errors import Conflict, FieldErrors, NotFound
+from app.ids import new_id
+from app.validation import email, text
+from resolvers.auth import check_policy, revoke_sessions_where
+from resolvers.common import changed_fields, get_or_404, paged
+from schema.base import Page
+
+USER_STATUSES = ("active", "suspended")
+
+
+@dataclass
+class PasswordResetIssued:
+    reset_token: str
+    expires_at: datetime
+
+
+async def _tenant(session: AsyncSession, tenant_id: str) -> Tenant:
+    tenant = await get_or_404(session, Tenant, tenant_id, "tenant")
+    if tenant.deleted_at is not None:
+        raise NotFound.of("tenant", tenant_id)
+    return tenant
+
+
+async def _user(session: AsyncSession, tenant_id: str, user_id: str) -> User:
+    user = await get_or_404(session, User, user_id, "user")
+    if user.tenant_id != tenant_id:
+        raise NotFound.of("user", user_id)
+    return user
+
+
+async def assignable_role(session: AsyncSession, tenant_id: str, role: str, field: str = "role") -> None:
+    errors = FieldErrors()
+    system = SYSTEM_ROLES.get(role)
+    if system is not None:
+        if role in PROVIDER_ROLES:
+            errors.add(field, f"'{role}' is a provider role and cannot be given to a tenant user")
+    else:
+        query = select(Role.id).where(Role.name == role, Role.tenant_id == tenant_id)
+        if not (await session.execute(query)).first():
+            errors.add(field, f"unknown role '{role}'")
+    errors.raise_if_any()
+
+
+async def list_users(
+    ctx: RequestContext, tenant_id: str, page: Page, search: str | None, role: str | None, status: str | None
+) -> tuple[list[User], int]:
+    query: Select[Any] = select(User).where(User.tenant_id == tenant_id).order_by(User.created_at, User.id)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(or_(func.lower(User.email).like(pattern), func.lower(User.name).like(pattern)))
+    if role:
+        query = query.where(User.role == role)
+    if status:
+        query = query.where(User.status == status)
+    async with ctx.db.session(ctx.scope) as session:
+        await _tenant(session, tenant_id)
+        return await paged(session, query, page)
+
+
+async def get_user(ctx: RequestContext, tenant_id: str, user_id: str) -> User:
+    user = await ctx.loaders.user.load(user_id)
+    if user is None or user.tenant_id != tenant_id:
+        raise NotFound.of("user", user_id)
+    return user
+
+
+def _user_fields(errors: FieldErrors, data: dict[str, Any]) -> None:
+    email(errors, "email", data.get("email"))
+    text(errors, "name", data.get("name"))
+    text(errors, "avatar", data.get("avatar"), min_len=0, max_len=2000)
+    text(errors, "username", data.get("username"), min_len=2, max_len=100)
+
+
+async def create_user(ctx: RequestContext, tenant_id: str, data: dict[str, Any]) -> User:
+    errors = FieldErrors()
+    _user_fields(errors, data)
+    errors.raise_if_any()
+    async with ctx.db.transaction(ctx.scope) as session:
+        tenant = await _tenant(session, tenant_id)
+        await assignable_role(session, tenant_id, data["role"])
+        await check_policy(session, User(tenant_id=tenant_id), data["password"], "password")
+        count = (await session.execute(select(func.count()).where(User.tenant_id == tenant_id))).scalar_one()
+        if count >= tenant.max_users:
+            raise Conflict(f"tenant has reached its limit of {tenant.max_users} users")
+        await _unique_login(session, data["email"], data.get("username"))
+        user = User(
+            id=new_id("user"),
+            tenant_id=tenant_id,
+            email=data["email"].lower(),
+            username=data.get("username"),
+            name=data["name"],
+            avatar=data.get("avatar"),
+            role=data["role"],
+            password_hash=hash_password(data["password"]),
+            must_change_password=bool(data.get("must_change_password")),
+        )
+        session.add(user)
+        audit.record(
+            session,
+            ctx.actor(),
+            "user.created",
+            tenant_id=tenant_id,
+            target_type="user",
+            target_id=user.id,
+            changes={"email": user.email, "role": user.role},
+        )
+    return user
+
+
+async def _unique_login(session: AsyncSession, email_value: str | None, username: str | None) -> None:
+    if email_value:
+        query = select(User.id).where(func.lower(User.email) == email_value.lower())
+        if (await session.execute(query)).first():
+            raise Conflict(f"a user with email '{email_value}' already exists")
+    if username:
+        query = select(User.id).where(func.lower(User.username) == username.lower())
+        if (await session.execute(query)).first():
+            raise Conflict(f"a user with username '{username}' already exists")
+
+
+async def update_user(ctx: RequestContext, tenant_id: str, user_id: str, data: dict[str, Any]) -> User:
+    errors = FieldErrors()
+    _user_fields(errors, data)
+    errors.raise_if_any()
+    async with ctx.db.transaction(ctx.scope) as session:
+        user = await _user(session, tenant_id, user_id)
+        if data.get("role") and data["role"] != user.role:
+            await assignable_role(session, tenant_id, data["role"])
+            await _keep_an_admin(session, user, "change the role of")
+        if data.get("email") and data["email"].lower() != user.email:
+            await _unique_login(session, data["email"], None)
+            data["email"] = data["email"].lower()
+        changes = changed_fields(user, data)
+        action = "user.role_changed" if "role" in changes else "user.updated"
+        audit.record(
+            session, ctx.actor(), action, tenant_id=tenant_id, target_type="user", target_id=user.id, changes=changes
+        )
+    return user
+
+
+async def _keep_an_admin(session: AsyncSession, user: User, doing: str) -> None:
+    if user.role != "tenant_admin":
+        return
+    others = select(func.count()).where(
+        User.tenant_id == user.tenant_id, User.role == "tenant_admin", User.status == "active", User.id != user.id
+    )
+    if (await session.execute(others)).scalar_one() == 0:
+        raise Conflict(f"cannot {doing} the tenant's last active admin")
+
+
+async def delete_user(ctx: RequestContext, tenant_id: str, user_id: str) -> None:
+    async with ctx.db.transaction(ctx.scope) as session:
+        user = await _user(session, tenant_id, user_id)
+        if ctx.principal and user.id == ctx.principal.user_id:
+            raise Conflict("you cannot delete yourself")
+        await _keep_an_admin(session, user, "delete")
+        audit.record(
+            session,
+            ctx.actor(),
+            "user.deleted",
+            tenant_id=tenant_id,
+            target_type="user",
+            target_id=user.id,
+            changes={"email": user.email},
+        )
+        await session.delete(user)
+
+
+async def set_user_status(ctx: RequestContext, tenant_id: str, user_id: str, status: str) -> User:
+    async with ctx.db.transaction(ctx.scope) as session:
+        user = await _user(session, tenant_id, user_id)
+        if user.status == status:
+            raise Conflict(f"user is already {status}")
+        if status == "suspended":
+            if ctx.principal and user.id == ctx.principal.user_id:
+                raise Conflict("you cannot suspend yourself")
+            await _keep_an_admin(session, user, "suspend")
+            await revoke_sessions_where(session, AuthSession.user_id == user.id, reason="user suspended")
+        old, user.status = user.status, status
+        audit.record(
+            session,
+            ctx.actor(),
+            f"user.{'suspended' if status == 'suspended' else 'activated'}",
+            tenant_id=tenant_id,
+            target_type="user",
+            target_id=user.id,
+            changes={"status": [old, status]},
+        )
+    return user
+
+
+async def reset_password(ctx: RequestContext, tenant_id: str, user_id: str) -> PasswordResetIssued:
+    async with ctx.db.transaction(ctx.scope) as session:
+        user = await _user(session, tenant_id, user_id)
+        value = new_secret("rst")
+        expires = utcnow() + timedelta(hours=24)
+        session.add(
+            PasswordReset(
+                id=new_id("reset"),
+                tenant_id=tenant_id,
+                user_id=user.id,
+                token_hash=hash_secret(value),
+                expires_at=expires,
+            )
+        )
+        await revoke_sessions_where(session, AuthSession.user_id == user.id, reason="password reset")
+        audit.record(
+            session,
+            ctx.actor(),
+            "user.password_reset_requested",
+            tenant_id=tenant_id,
+            target_type="user",
+            target_id=user.id,
+        )
+    return PasswordResetIssued(reset_token=value, expires_at=expires)
+
+
+async def unlock_user(ctx: RequestContext, tenant_id: str, user_id: str) -> User:
+    async with ctx.db.transaction(ctx.scope) as session:
+        user = await _user(session, tenant_id, user_id)
+        user.failed_logins, user.first_failed_at, user.locked_until = 0, None, None
+        audit.record(session, ctx.actor(), "user.unlocked", tenant_id=tenant_id, target_type="user", target_id=user.id)
+    return user
+
+
+async def set_cluster_role(
+    ctx: RequestContext, tenant_id: str, user_id: str, cluster_id: str, role: str | None
+) -> User:
+    """Give (or with role=None, take back) a user's role on one cluster."""
+    async with ctx.db.transaction(ctx.scope) as session:
+        user = await _user(session, tenant_id, user_id)
+        if role is not None:
+            await assignable_role(session, tenant_id, role)
+        existing = (
+            await session.execute(
+                select(ClusterRoleOverride).where(
+                    ClusterRoleOverride.user_id == user.id, ClusterRoleOverride.cluster_id == cluster_id
+                )
+            )
+        ).scalar_one_or_none()
+        old = existing.role if existing else None
+        if existing is not None and role is None:
+            await session.delete(existing)
+        elif existing is not None and role is not None:
+            existing.role = role
+        elif role is not None:
+            session.add(
+                ClusterRoleOverride(
+                    id=new_id("cluster_role"), tenant_id=tenant_id, user_id=user.id, cluster_id=cluster_id, role=role
+                )
+            )
+        audit.record(
+            session,
+            ctx.actor(),
+            "user.cluster_role_changed",
+            tenant_id=tenant_id,
+            target_type="user",
+            target_id=user.id,
+            changes={"clusterId": cluster_id, "role": [old, role]},
+        )
+    return user
+
+
+async def cluster_roles(ctx: RequestContext, user_id: str) -> list[ClusterRoleOverride]:
+    async with ctx.db.session(ctx.scope) as session:
+        query = select(ClusterRoleOverride).where(ClusterRoleOverride.user_id == user_id)
+        return list((await session.execute(query.order_by(ClusterRoleOverride.cluster_id))).scalars())

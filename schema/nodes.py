@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.nodes import load_node
+from schema.audit import AuditEntry
+from schema.base import Node
+from schema.permissions import SignedIn
+from schema.roles import Role
+from schema.tenants import Tenant
+from schema.users import User
+
+_TYPES = {"tenant": Tenant, "user": User, "role": Role, "audit": AuditEntry}
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(permission_classes=[SignedIn], description="Refetch any object by its global ID.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node:
+        kind, model = await load_node(info.context, str(id))
+        return _TYPES[kind].from_model(model)  # type: ignore[attr-defined,no-any-return]

@@ -1,0 +1,51 @@
+"""Authorisation in one place: every protected field names what it needs here.
+
+`requires("users:read")` builds a permission class that checks, in order: a valid
+principal; the must-change-password gate; the permission itself; and that a `tenant_id`
+argument names the caller's own tenant (another tenant answers NOT_FOUND, as a missing
+one would). Row-level tenancy is then enforced by the scoped database session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from app.context import RequestContext
+from app.errors import Forbidden, NotFound
+
+
+def check(ctx: RequestContext, permissions: tuple[str, ...], *, during_password_change: bool, tenant_id: Any) -> None:
+    principal = ctx.require_principal()
+    if principal.must_change_password and not during_password_change:
+        raise Forbidden("password change required: call changePassword first")
+    for permission in permissions:
+        if not principal.can(permission):
+            raise Forbidden(f"your role '{principal.role}' lacks the '{permission}' permission")
+    if tenant_id is not None and principal.tenant_id is not None and str(tenant_id) != principal.tenant_id:
+        raise NotFound.of("tenant", str(tenant_id))
+
+
+def requires(*permissions: str, during_password_change: bool = False) -> type[BasePermission]:
+    """A permission class for fields that need a signed-in caller with `permissions`."""
+
+    class Requires(BasePermission):
+        message = "not allowed"
+
+        def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+            check(
+                info.context,
+                permissions,
+                during_password_change=during_password_change,
+                tenant_id=kwargs.get("tenant_id"),
+            )
+            return True
+
+    Requires.__name__ = "Requires_" + ("_".join(p.replace(":", "_") for p in permissions) or "signin")
+    return Requires
+
+
+SignedIn = requires()
+SignedInDuringPasswordChange = requires(during_password_change=True)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from app.db import models
+from resolvers import roles as resolve
+from schema.base import Node
+from schema.common import Done
+from schema.permissions import requires
+
+
+@strawberry.type
+class Role(Node):
+    id: strawberry.ID
+    tenant_id: strawberry.ID | None
+    name: str
+    description: str
+    scope: str
+    permissions: list[str]
+    is_system: bool
+    created_at: datetime | None
+
+    @classmethod
+    def from_model(cls, m: models.Role) -> Role:
+        return cls(
+            id=strawberry.ID(m.id),
+            tenant_id=strawberry.ID(m.tenant_id) if m.tenant_id else None,
+            name=m.name,
+            description=m.description or "",
+            scope=m.scope,
+            permissions=list(m.permissions or []),
+            is_system=bool(m.is_system),
+            created_at=m.created_at,
+        )
+
+
+@strawberry.input
+class CreateRoleInput:
+    name: str
+    permissions: list[str]
+    scope: str = "tenant"
+    description: str | None = None
+
+
+@strawberry.input
+class UpdateRoleInput:
+    description: str | None = None
+    scope: str | None = None
+    permissions: list[str] | None = None
+
+
+@strawberry.type
+class RoleQuery:
+    @strawberry.field(permission_classes=[requires("roles:read")])
+    async def roles(self, info: Info, scope: str | None = None) -> list[Role]:
+        return [Role.from_model(r) for r in await resolve.list_roles(info.context, scope)]
+
+
+@strawberry.type
+class RoleMutation:
+    @strawberry.mutation(permission_classes=[requires("roles:write")])
+    async def create_role(self, info: Info, input: CreateRoleInput) -> Role:
+        return Role.from_model(await resolve.create_role(info.context, vars(input)))
+
+    @strawberry.mutation(permission_classes=[requires("roles:write")])
+    async def update_role(self, info: Info, id: strawberry.ID, input: UpdateRoleInput) -> Role:
+        return Role.from_model(await resolve.update_role(info.context, str(id), vars(input)))
+
+    @strawberry.mutation(permission_classes=[requires("roles:write")])
+    async def delete_role(self, info: Info, id: strawberry.ID) -> Done:
+        await resolve.delete_role(info.context, str(id))
+        return Done(id=id)

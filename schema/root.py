@@ -1,0 +1,65 @@
+"""The one schema: domain query/mutation types merged, with limits and error codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from app.settings import Settings
+from schema.audit import AuditQuery
+from schema.auth import AuthMutation, AuthQuery
+from schema.errors import ErrorCodes
+from schema.limits import QueryCost, directive_limit
+from schema.nodes import NodeQuery
+from schema.roles import RoleMutation, RoleQuery
+from schema.scalars import DateTime
+from schema.tenants import TenantMutation, TenantQuery
+from schema.users import UserMutation, UserQuery
+
+Query = merge_types("Query", (UserQuery, TenantQuery, RoleQuery, AuthQuery, AuditQuery, NodeQuery))
+Mutation = merge_types("Mutation", (AuthMutation, TenantMutation, UserMutation, RoleMutation))
+
+SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+class FleetgraphSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Internal errors are logged (with the request ID) by ErrorCodes; nothing to log twice."""
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions: list[Any] = [
+        MaxTokensLimiter(max_token_count=settings.max_tokens),
+        ParserCache(maxsize=512),
+        QueryDepthLimiter(max_depth=settings.max_query_depth),
+        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        AddValidationRules([directive_limit(settings.max_directives)]),
+        ValidationCache(maxsize=512),
+        QueryCost,
+        ErrorCodes,
+    ]
+    if not settings.introspection:
+        extensions.insert(0, DisableIntrospection)
+    return FleetgraphSchema(
+        query=Query, mutation=Mutation, extensions=extensions, scalar_overrides={datetime: DateTime}
+    )
+
+
+def sdl() -> str:
+    schema = strawberry.Schema(query=Query, mutation=Mutation, scalar_overrides={datetime: DateTime})
+    return schema.as_str() + "\n"

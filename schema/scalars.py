@@ -1,0 +1,27 @@
+"""Scalars as they go on the wire: datetimes in UTC ISO 8601 with a trailing Z."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import strawberry
+
+
+def _serialize(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("datetime must carry a timezone (use Z for UTC)")
+    return parsed.astimezone(UTC)
+
+
+DateTime = strawberry.scalar(
+    datetime,
+    name="DateTime",
+    description="UTC date and time, ISO 8601 with a Z",
+    serialize=_serialize,
+    parse_value=_parse,
+)

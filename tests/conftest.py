@@ -1,0 +1,44 @@
+"""Shared fixtures: the app served by uvicorn over real HTTP, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+POSTGRES_URL = os.environ.get("FLEETGRAPH_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("FLEETGRAPH_TEST_REDIS_URL")
+IN_CI = bool(os.environ.get("CI"))
+
+
+def require_postgres() -> str:
+    if not POSTGRES_URL:
+        if IN_CI:
+            pytest.fail("FLEETGRAPH_TEST_POSTGRES_URL must be set in CI")
+        pytest.skip("PostgreSQL tests need FLEETGRAPH_TEST_POSTGRES_URL")
+    return POSTGRES_URL
+
+
+def require_redis() -> str:
+    if not REDIS_URL:
+        if IN_CI:
+            pytest.fail("FLEETGRAPH_TEST_REDIS_URL must be set in CI")
+        pytest.skip("Redis tests need FLEETGRAPH_TEST_REDIS_URL")
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def tmp_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fleetgraph")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_data: Path) -> AsyncIterator[str]:
+    """A freshly migrated database of each kind."""
+    from tests.support.databases import fresh_database
+
+    url = f"sqlite+aiosqlite:///{tmp_data / 'api.db'}" if request.param == "sqlite" else require_postgres()
+    await fresh_database(url)
+    yield url
