@@ -17,6 +17,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -34,6 +35,7 @@ from schema.users import UserMutation, UserQuery
 Query = merge_types("Query", (UserQuery, TenantQuery, RoleQuery, AuthQuery, AuditQuery, NodeQuery))
 Mutation = merge_types("Mutation", (AuthMutation, TenantMutation, UserMutation, RoleMutation))
 
+CONFIG = StrawberryConfig(scalar_map={datetime: DateTime})
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
@@ -43,23 +45,25 @@ class FleetgraphSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    # The limit rules are built once so that the validation cache, keyed by the rules, hits.
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        directive_limit(settings.max_directives),
+    ]
     extensions: list[Any] = [
-        MaxTokensLimiter(max_token_count=settings.max_tokens),
-        ParserCache(maxsize=512),
-        QueryDepthLimiter(max_depth=settings.max_query_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        AddValidationRules([directive_limit(settings.max_directives)]),
-        ValidationCache(maxsize=512),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=512),
         QueryCost,
         ErrorCodes,
     ]
     if not settings.introspection:
         extensions.insert(0, DisableIntrospection)
-    return FleetgraphSchema(
-        query=Query, mutation=Mutation, extensions=extensions, scalar_overrides={datetime: DateTime}
-    )
+    return FleetgraphSchema(query=Query, mutation=Mutation, extensions=extensions, config=CONFIG)
 
 
 def sdl() -> str:
-    schema = strawberry.Schema(query=Query, mutation=Mutation, scalar_overrides={datetime: DateTime})
+    schema = strawberry.Schema(query=Query, mutation=Mutation, config=CONFIG)
     return schema.as_str() + "\n"

@@ -19,7 +19,6 @@ def _parse(value: str) -> datetime:
 
 
 DateTime = strawberry.scalar(
-    datetime,
     name="DateTime",
     description="UTC date and time, ISO 8601 with a Z",
     serialize=_serialize,
