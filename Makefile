@@ -17,7 +17,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app schema resolvers loaders migrations
+	$(BIN)/mypy app schema resolvers loaders migrations kubesim
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

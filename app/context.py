@@ -42,6 +42,10 @@ class RequestContext:
         """The tenant every database statement of this request is limited to."""
         return self.principal.tenant_id if self.principal else None
 
+    @property
+    def principal_id(self) -> str | None:
+        return self.principal.user_id if self.principal else None
+
     def require_principal(self) -> Principal:
         if self.auth_error is not None:
             raise self.auth_error
@@ -87,5 +91,5 @@ async def build_context(
         principal=principal,
         auth_error=auth_error,
         request_id=request.scope.get("request_id", ""),
-        loaders=Loaders(services.db, scope),
+        loaders=Loaders(services.db, scope, services.gateway, services.sealer),
     )

@@ -17,6 +17,7 @@ PREFIXES = {
     "audit": "aud",
     "reset": "rst",
     "cluster_role": "crb",
+    "cluster": "cls",
 }
 
 

@@ -37,7 +37,7 @@ async def ensure_provider_admin(db: Database, email: str, password: str) -> bool
                 email=email.lower(),
                 name="Provider administrator",
                 role="super_admin",
-                password_hash=hash_password(password),
+                password_hash=await hash_password(password),
             )
         )
         return True
@@ -68,7 +68,7 @@ async def ensure_demo_tenants(db: Database) -> list[Credential]:
                             email=email,
                             name=f"{name} {role.replace('_', ' ')}",
                             role=role,
-                            password_hash=hash_password(DEMO_PASSWORD),
+                            password_hash=await hash_password(DEMO_PASSWORD),
                         )
                     )
                 credentials.append(Credential(tenant=name, email=email, password=DEMO_PASSWORD, role=role))

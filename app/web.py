@@ -32,8 +32,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services.gateway.start()
         yield
-        await services.db.dispose()
+        await services.close()
 
     graphql = GraphQLView(
         services,

@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 
 from app.context import RequestContext
 from app.db.models import AuditLog
-from app.errors import BadUserInput
+from app.errors import BadUserInput, NotFound
 from resolvers.common import paged
 from schema.base import Page
 
@@ -51,6 +51,8 @@ def _query(ctx: RequestContext, f: AuditFilter) -> Select[Any]:
         raise BadUserInput.field("since", "must be before until")
     query: Select[Any] = select(AuditLog).order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
     if principal.tenant_id is not None:
+        if f.tenant_id is not None and f.tenant_id != principal.tenant_id:
+            raise NotFound.of("tenant", f.tenant_id)
         query = query.where(AuditLog.tenant_id == principal.tenant_id)
     elif f.tenant_id is not None:
         query = query.where(AuditLog.tenant_id == f.tenant_id)

@@ -13,7 +13,7 @@ from app.auth.tokens import hash_secret, new_secret
 from app.context import RequestContext
 from app.db.models import ApiToken, AuthSession
 from app.db.types import utcnow
-from app.errors import Conflict, FieldErrors, NotFound
+from app.errors import Conflict, FieldErrors, Forbidden, NotFound
 from app.ids import new_id
 from app.validation import text
 from resolvers.common import get_or_404
@@ -46,7 +46,7 @@ async def revoke_session(ctx: RequestContext, session_id: str) -> None:
     async with ctx.db.transaction(ctx.scope) as session:
         target = await get_or_404(session, AuthSession, session_id, "session")
         if target.user_id != principal.user_id and not principal.can("users:write"):
-            raise NotFound.of("session", session_id)
+            raise Forbidden("only a user administrator may end another user's session")
         if target.revoked_at is not None:
             raise Conflict("session is already revoked")
         target.revoked_at, target.revoked_reason = utcnow(), "revoked"

@@ -82,7 +82,7 @@ async def create_tenant(ctx: RequestContext, data: dict[str, Any]) -> TenantCrea
             email=data["admin_email"].lower(),
             name=data.get("admin_name") or "Tenant administrator",
             role="tenant_admin",
-            password_hash=hash_password(password),
+            password_hash=await hash_password(password),
             must_change_password=True,
         )
         session.add(admin)

@@ -109,7 +109,7 @@ async def create_user(ctx: RequestContext, tenant_id: str, data: dict[str, Any])
             name=data["name"],
             avatar=data.get("avatar"),
             role=data["role"],
-            password_hash=hash_password(data["password"]),
+            password_hash=await hash_password(data["password"]),
             must_change_password=bool(data.get("must_change_password")),
         )
         session.add(user)

@@ -13,6 +13,7 @@ from typing import Any
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from app.auth.rbac import SYSTEM_ROLES, has_permission
 from app.context import RequestContext
 from app.errors import Forbidden, NotFound
 
@@ -49,3 +50,24 @@ def requires(*permissions: str, during_password_change: bool = False) -> type[Ba
 
 SignedIn = requires()
 SignedInDuringPasswordChange = requires(during_password_change=True)
+
+
+async def cluster_permissions(ctx: RequestContext, cluster_id: str) -> frozenset[str]:
+    """The caller's permissions on one cluster: a per-cluster role replaces the tenant role there."""
+    principal = ctx.require_principal()
+    role = principal.cluster_roles.get(cluster_id)
+    if role is None:
+        return principal.permissions
+    system = SYSTEM_ROLES.get(role)
+    if system is not None:
+        return system.permissions
+    custom = await ctx.loaders.role_by_name.load(role)
+    return frozenset(custom.permissions) if custom else frozenset()
+
+
+async def check_cluster(ctx: RequestContext, cluster_id: str, permission: str) -> None:
+    principal = ctx.require_principal()
+    if principal.must_change_password:
+        raise Forbidden("password change required: call changePassword first")
+    if not has_permission(await cluster_permissions(ctx, cluster_id), permission):
+        raise Forbidden(f"your role on cluster {cluster_id} lacks the '{permission}' permission")

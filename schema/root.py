@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext
 from app.settings import Settings
 from schema.audit import AuditQuery
 from schema.auth import AuthMutation, AuthQuery
+from schema.clusters import ClusterMutation, ClusterQuery
 from schema.errors import ErrorCodes
 from schema.limits import QueryCost, directive_limit
 from schema.nodes import NodeQuery
@@ -32,8 +33,8 @@ from schema.scalars import DateTime
 from schema.tenants import TenantMutation, TenantQuery
 from schema.users import UserMutation, UserQuery
 
-Query = merge_types("Query", (UserQuery, TenantQuery, RoleQuery, AuthQuery, AuditQuery, NodeQuery))
-Mutation = merge_types("Mutation", (AuthMutation, TenantMutation, UserMutation, RoleMutation))
+Query = merge_types("Query", (UserQuery, TenantQuery, RoleQuery, AuthQuery, AuditQuery, ClusterQuery, NodeQuery))
+Mutation = merge_types("Mutation", (AuthMutation, TenantMutation, UserMutation, RoleMutation, ClusterMutation))
 
 CONFIG = StrawberryConfig(scalar_map={datetime: DateTime})
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"

@@ -24,3 +24,13 @@ DateTime = strawberry.scalar(
     serialize=_serialize,
     parse_value=_parse,
 )
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """Kubernetes timestamps ('2026-01-02T03:04:05Z'); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return _parse(value)
+    except ValueError:
+        return None

@@ -173,3 +173,30 @@ class AuditLog(TenantOwned, Base):
     request_id: Mapped[str] = mapped_column(String(64), default="")
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Cluster(TenantOwned, Base):
+    """A Kubernetes cluster registered to a tenant; its connection is stored encrypted."""
+
+    __tablename__ = "clusters"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_clusters_tenant_name"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(63))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="connected")
+    provider: Mapped[str] = mapped_column(String(20), default="other")
+    region: Mapped[str | None] = mapped_column(String(100))
+    version: Mapped[str | None] = mapped_column(String(40))
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    context: Mapped[str | None] = mapped_column(String(200))
+    server_url: Mapped[str] = mapped_column(String(500))
+    connection_sealed: Mapped[str] = mapped_column(Text)
+    kubeconfig_sealed: Mapped[str] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_connected_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_checked_at: Mapped[datetime | None] = mapped_column(default=None)

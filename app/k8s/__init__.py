@@ -1,0 +1,1 @@
+"""Kubernetes access: clients per cluster, watch-fed caches, kubeconfig parsing, resource kinds."""

@@ -1,0 +1,161 @@
+"""Validation with the field paths and messages of the apiserver's 422 Invalid responses."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import errors
+from .resources import ResourceType
+
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+    "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+_LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+    "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+_LABEL_VALUE_MSG = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+    "and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
+    "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+_DNS_LABEL_KINDS = {"Namespace", "Service"}
+_POD_TEMPLATE_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}
+
+Cause = dict[str, str]
+
+
+def required(field: str, detail: str = "") -> Cause:
+    message = "Required value" + (f": {detail}" if detail else "")
+    return {"reason": "FieldValueRequired", "message": message, "field": field}
+
+
+def bad_value(field: str, value: Any, detail: str) -> Cause:
+    shown = f'"{value}"' if isinstance(value, str) else str(value)
+    return {"reason": "FieldValueInvalid", "message": f"Invalid value: {shown}: {detail}", "field": field}
+
+
+def validate_create(rt: ResourceType, obj: dict[str, Any]) -> None:
+    _raise(rt, obj, _metadata(rt, obj) + _by_kind(rt, obj))
+
+
+def validate_update(rt: ResourceType, new: dict[str, Any], old: dict[str, Any]) -> None:
+    causes = _by_kind(rt, new)
+    if rt.kind in _POD_TEMPLATE_KINDS or rt.kind == "Job":
+        old_sel, new_sel = (old.get("spec") or {}).get("selector"), (new.get("spec") or {}).get("selector")
+        if old_sel != new_sel:
+            causes.append(bad_value("spec.selector", _go_selector(new_sel), "field is immutable"))
+    causes += _labels(new.get("metadata") or {})
+    _raise(rt, new, causes)
+
+
+def _raise(rt: ResourceType, obj: dict[str, Any], causes: list[Cause]) -> None:
+    if causes:
+        name = (obj.get("metadata") or {}).get("name", "")
+        raise errors.invalid(rt.kind, rt.group, name, causes)
+
+
+def _metadata(rt: ResourceType, obj: dict[str, Any]) -> list[Cause]:
+    meta = obj.get("metadata") or {}
+    name = meta.get("name")
+    if not name:
+        return [required("metadata.name", "name or generateName is required")]
+    causes: list[Cause] = []
+    if rt.kind in _DNS_LABEL_KINDS:
+        if not _LABEL.match(name) or len(name) > 63:
+            causes.append(bad_value("metadata.name", name, _LABEL_MSG))
+    elif not _SUBDOMAIN.match(name) or len(name) > 253:
+        causes.append(bad_value("metadata.name", name, _SUBDOMAIN_MSG))
+    if rt.namespaced and not meta.get("namespace"):
+        causes.append(required("metadata.namespace"))
+    return causes + _labels(meta)
+
+
+def _labels(meta: dict[str, Any]) -> list[Cause]:
+    causes = []
+    for key, value in (meta.get("labels") or {}).items():
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+            causes.append(bad_value("metadata.labels", value, _LABEL_VALUE_MSG))
+        elif not key:
+            causes.append(bad_value("metadata.labels", key, "name part must be non-empty"))
+    return causes
+
+
+def _by_kind(rt: ResourceType, obj: dict[str, Any]) -> list[Cause]:
+    spec = obj.get("spec") or {}
+    if rt.key == ("", "pods"):
+        return _pod_spec(spec, "spec")
+    if rt.group == "apps" and rt.kind in _POD_TEMPLATE_KINDS:
+        return _pod_template_owner(spec)
+    if rt.key == ("batch", "jobs"):
+        return _template(spec, "spec.template")
+    if rt.key == ("batch", "cronjobs"):
+        causes = [] if spec.get("schedule") else [required("spec.schedule")]
+        job = (spec.get("jobTemplate") or {}).get("spec")
+        if not isinstance(job, dict):
+            return causes + [required("spec.jobTemplate.spec.template.spec.containers")]
+        return causes + _template(job, "spec.jobTemplate.spec.template")
+    if rt.key == ("", "services"):
+        return _service(spec)
+    return []
+
+
+def _pod_template_owner(spec: dict[str, Any]) -> list[Cause]:
+    selector = spec.get("selector")
+    if not isinstance(selector, dict) or not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        return [required("spec.selector")] + _template(spec, "spec.template")
+    causes = _template(spec, "spec.template")
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    wanted = selector.get("matchLabels") or {}
+    if any(labels.get(k) != v for k, v in wanted.items()):
+        shown = "map[string]string{" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items())) + "}"
+        causes.append(bad_value("spec.template.metadata.labels", shown,
+                                "`selector` does not match template `labels`"))
+    return causes
+
+
+def _template(spec: dict[str, Any], path: str) -> list[Cause]:
+    template = spec.get("template")
+    if not isinstance(template, dict):
+        return [required(f"{path}.spec.containers")]
+    return _pod_spec(template.get("spec") or {}, f"{path}.spec")
+
+
+def _pod_spec(spec: dict[str, Any], path: str) -> list[Cause]:
+    containers = spec.get("containers")
+    if not containers:
+        return [required(f"{path}.containers")]
+    causes = []
+    for i, container in enumerate(containers):
+        if not isinstance(container, dict) or not container.get("name"):
+            causes.append(required(f"{path}.containers[{i}].name"))
+            continue
+        if not container.get("image"):
+            causes.append(required(f"{path}.containers[{i}].image"))
+    return causes
+
+
+def _service(spec: dict[str, Any]) -> list[Cause]:
+    kind = spec.get("type", "ClusterIP")
+    ports = spec.get("ports") or []
+    if kind != "ExternalName" and spec.get("clusterIP") != "None" and not ports:
+        return [required("spec.ports")]
+    causes = []
+    for i, port in enumerate(ports):
+        if not isinstance(port, dict) or not port.get("port"):
+            causes.append(required(f"spec.ports[{i}].port"))
+    return causes
+
+
+def _go_selector(selector: Any) -> str:
+    labels = (selector or {}).get("matchLabels") or {}
+    inner = ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items()))
+    return (f"v1.LabelSelector{{MatchLabels:map[string]string{{{inner}}}, "
+            "MatchExpressions:[]v1.LabelSelectorRequirement(nil)}")

@@ -1,0 +1,230 @@
+"""Registered clusters: register from a kubeconfig, discover contexts, update, remove, health."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import audit
+from app.context import RequestContext
+from app.db.models import Cluster, Tenant
+from app.db.types import utcnow
+from app.errors import AppError, BadUserInput, Conflict, FieldErrors, NotFound, UpstreamUnavailable
+from app.ids import new_id
+from app.k8s.client import ClusterClient
+from app.k8s.kubeconfig import ClusterConnection, parse_kubeconfig
+from app.validation import text
+from resolvers.common import changed_fields, get_or_404, paged
+from schema.base import Page
+
+DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+STATUSES = ("connected", "degraded", "disconnected")
+
+
+@dataclass
+class DiscoveredContext:
+    name: str
+    server: str
+    namespace: str | None
+    reachable: bool
+    version: str | None
+    provider: str | None
+    error: str | None
+
+
+def detect_provider(server: str, git_version: str) -> str:
+    host = server.lower()
+    if "eks" in git_version or ".eks.amazonaws.com" in host:
+        return "eks"
+    if "gke" in git_version or "container.googleapis.com" in host or ".gke." in host:
+        return "gke"
+    if "azmk8s.io" in host or "aks" in git_version:
+        return "aks"
+    if "kubesim" in git_version:
+        return "kubesim"
+    return "other"
+
+
+def _name_rules(errors: FieldErrors, name: str | None) -> None:
+    if name is None:
+        return
+    if len(name) > 63 or not DNS_1123.match(name):
+        errors.add("name", "must be a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters")
+
+
+async def probe(connection: ClusterConnection, seconds: float = 5.0) -> dict[str, Any]:
+    """The cluster's /version, or UpstreamUnavailable naming what failed."""
+    client = ClusterClient("probe", connection, timeout=seconds, retries=0)
+    try:
+        return await client.version()
+    finally:
+        await client.close()
+
+
+async def discover_clusters(ctx: RequestContext, kubeconfig: str) -> list[DiscoveredContext]:
+    config = parse_kubeconfig(kubeconfig)
+    found = []
+    for context in config.contexts:
+        connection = config.connection(context.name)
+        try:
+            version = await probe(connection)
+            git = str(version.get("gitVersion", ""))
+            found.append(
+                DiscoveredContext(
+                    context.name,
+                    connection.server,
+                    context.namespace,
+                    True,
+                    git,
+                    detect_provider(connection.server, git),
+                    None,
+                )
+            )
+        except AppError as exc:
+            found.append(
+                DiscoveredContext(context.name, connection.server, context.namespace, False, None, None, exc.message)
+            )
+    return found
+
+
+async def register_cluster(ctx: RequestContext, tenant_id: str, data: dict[str, Any]) -> Cluster:
+    errors = FieldErrors()
+    _name_rules(errors, data.get("name"))
+    text(errors, "description", data.get("description"), min_len=0, max_len=1000)
+    text(errors, "region", data.get("region"), max_len=100)
+    errors.raise_if_any()
+    config = parse_kubeconfig(data["kubeconfig"])
+    connection = config.connection(data.get("context"))
+    async with ctx.db.session(ctx.scope) as session:
+        await _capacity(session, tenant_id, data["name"])
+    try:
+        version = await probe(connection)
+    except AppError as exc:
+        raise UpstreamUnavailable(f"cluster at {connection.server} could not be reached: {exc.message}") from exc
+    git = str(version.get("gitVersion", ""))
+    services = ctx.services
+    async with ctx.db.transaction(ctx.scope) as session:
+        await _capacity(session, tenant_id, data["name"])
+        cluster = Cluster(
+            id=new_id("cluster"),
+            tenant_id=tenant_id,
+            name=data["name"],
+            description=data.get("description") or "",
+            status="connected",
+            provider=detect_provider(connection.server, git),
+            region=data.get("region"),
+            version=git,
+            tags=data.get("tags") or {},
+            context=data.get("context") or config.current_context,
+            server_url=connection.server,
+            connection_sealed=services.sealer.seal(connection.to_json()),
+            kubeconfig_sealed=services.sealer.seal(data["kubeconfig"]),
+            created_by=ctx.principal_id,
+            last_connected_at=utcnow(),
+            last_checked_at=utcnow(),
+        )
+        session.add(cluster)
+        audit.record(
+            session,
+            ctx.actor(),
+            "cluster.registered",
+            tenant_id=tenant_id,
+            target_type="cluster",
+            target_id=cluster.id,
+            changes={"name": cluster.name, "server": cluster.server_url},
+        )
+    return cluster
+
+
+async def _capacity(session: AsyncSession, tenant_id: str, name: str) -> None:
+    tenant = await get_or_404(session, Tenant, tenant_id, "tenant")
+    if tenant.deleted_at is not None:
+        raise NotFound.of("tenant", tenant_id)
+    count = (await session.execute(select(func.count()).where(Cluster.tenant_id == tenant_id))).scalar_one()
+    if count >= tenant.max_clusters:
+        raise Conflict(f"tenant has reached its limit of {tenant.max_clusters} clusters")
+    clash = select(Cluster.id).where(Cluster.tenant_id == tenant_id, Cluster.name == name)
+    if (await session.execute(clash)).first():
+        raise Conflict(f"a cluster named '{name}' already exists in this tenant")
+
+
+async def list_clusters(
+    ctx: RequestContext, tenant_id: str, page: Page, search: str | None, status: str | None
+) -> tuple[list[Cluster], int]:
+    if status is not None and status not in STATUSES:
+        raise BadUserInput.field("status", f"must be one of {', '.join(STATUSES)}")
+    query: Select[Any] = select(Cluster).where(Cluster.tenant_id == tenant_id).order_by(Cluster.name)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(or_(func.lower(Cluster.name).like(pattern), func.lower(Cluster.region).like(pattern)))
+    if status:
+        query = query.where(Cluster.status == status)
+    async with ctx.db.session(ctx.scope) as session:
+        await get_or_404(session, Tenant, tenant_id, "tenant")
+        return await paged(session, query, page)
+
+
+async def get_cluster(ctx: RequestContext, cluster_id: str) -> Cluster:
+    cluster = await ctx.loaders.cluster.load(cluster_id)
+    if cluster is None:
+        raise NotFound.of("cluster", cluster_id)
+    return cluster
+
+
+async def update_cluster(ctx: RequestContext, cluster_id: str, data: dict[str, Any]) -> Cluster:
+    errors = FieldErrors()
+    _name_rules(errors, data.get("name"))
+    text(errors, "description", data.get("description"), min_len=0, max_len=1000)
+    text(errors, "region", data.get("region"), max_len=100)
+    errors.raise_if_any()
+    async with ctx.db.transaction(ctx.scope) as session:
+        cluster = await get_or_404(session, Cluster, cluster_id, "cluster")
+        if data.get("name") and data["name"] != cluster.name:
+            clash = select(Cluster.id).where(Cluster.tenant_id == cluster.tenant_id, Cluster.name == data["name"])
+            if (await session.execute(clash)).first():
+                raise Conflict(f"a cluster named '{data['name']}' already exists in this tenant")
+        changes = changed_fields(cluster, data)
+        audit.record(
+            session,
+            ctx.actor(),
+            "cluster.updated",
+            tenant_id=cluster.tenant_id,
+            target_type="cluster",
+            target_id=cluster.id,
+            changes=changes,
+        )
+    return cluster
+
+
+async def remove_cluster(ctx: RequestContext, cluster_id: str) -> None:
+    async with ctx.db.transaction(ctx.scope) as session:
+        cluster = await get_or_404(session, Cluster, cluster_id, "cluster")
+        audit.record(
+            session,
+            ctx.actor(),
+            "cluster.removed",
+            tenant_id=cluster.tenant_id,
+            target_type="cluster",
+            target_id=cluster.id,
+            changes={"name": cluster.name},
+        )
+        await session.delete(cluster)
+    await ctx.services.gateway.unregister(cluster_id)
+
+
+async def read_kubeconfig(ctx: RequestContext, cluster_id: str) -> str:
+    async with ctx.db.transaction(ctx.scope) as session:
+        cluster = await get_or_404(session, Cluster, cluster_id, "cluster")
+        audit.record(
+            session,
+            ctx.actor(),
+            "cluster.kubeconfig_read",
+            tenant_id=cluster.tenant_id,
+            target_type="cluster",
+            target_id=cluster.id,
+        )
+    return ctx.services.sealer.open(cluster.kubeconfig_sealed)

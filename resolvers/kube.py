@@ -1,0 +1,104 @@
+"""Reading Kubernetes objects of a cluster through the request's loaders, and filtering them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from app.context import RequestContext
+from app.errors import AppError, BadUserInput, NotFound
+
+Obj = dict[str, Any]
+
+_REQUIREMENT = re.compile(
+    r"\s*(?P<neg>!)?(?P<key>[A-Za-z0-9_./-]+)\s*"
+    r"(?:(?P<op>==|=|!=)\s*(?P<value>[A-Za-z0-9_.-]*)|\s+(?P<setop>in|notin)\s*\((?P<values>[^)]*)\))?\s*$"
+)
+
+
+async def items(ctx: RequestContext, cluster_id: str, kind: str) -> list[Obj]:
+    """Every object of `kind` in the cluster, from the watch-fed cache (raises the cluster's error)."""
+    result = await ctx.loaders.kube_items.load((cluster_id, kind))
+    if isinstance(result, LookupError):
+        raise NotFound.of("cluster", cluster_id)
+    if isinstance(result, AppError):
+        raise result
+    return list(result)
+
+
+def meta(obj: Obj) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def parse_label_selector(selector: str | None) -> Callable[[dict[str, str]], bool]:
+    """Kubernetes label selector syntax: =, ==, !=, in, notin, key, !key (comma-separated, ANDed)."""
+    if not selector or not selector.strip():
+        return lambda labels: True
+    checks: list[Callable[[dict[str, str]], bool]] = []
+    for part in _split(selector):
+        match = _REQUIREMENT.match(part)
+        if match is None:
+            raise BadUserInput.field("labelSelector", f"cannot parse requirement {part.strip()!r}")
+        checks.append(_requirement(match))
+    return lambda labels: all(check(labels) for check in checks)
+
+
+def _split(selector: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in selector:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return parts + [current]
+
+
+def _requirement(m: re.Match[str]) -> Callable[[dict[str, str]], bool]:
+    key = m["key"]
+    if m["setop"]:
+        values = {v.strip() for v in m["values"].split(",") if v.strip()}
+        if m["setop"] == "in":
+            return lambda labels: labels.get(key) in values
+        return lambda labels: labels.get(key) not in values
+    if m["op"] in ("=", "=="):
+        return lambda labels: labels.get(key) == m["value"]
+    if m["op"] == "!=":
+        return lambda labels: labels.get(key) != m["value"]
+    if m["neg"]:
+        return lambda labels: key not in labels
+    return lambda labels: key in labels
+
+
+def select(
+    objects: list[Obj], namespace: str | None = None, label_selector: str | None = None, search: str | None = None
+) -> list[Obj]:
+    matches = parse_label_selector(label_selector)
+    needle = search.lower() if search else None
+    chosen = []
+    for obj in objects:
+        m = meta(obj)
+        if namespace is not None and m.get("namespace") != namespace:
+            continue
+        if not matches(m.get("labels") or {}):
+            continue
+        if needle and needle not in str(m.get("name", "")).lower():
+            continue
+        chosen.append(obj)
+    return sorted(chosen, key=lambda o: (meta(o).get("namespace") or "", meta(o).get("name") or ""))
+
+
+def resolve(kind: str) -> str:
+    """A built-in kind's name from its kind, plural or short name."""
+    from app.k8s.resources import resolve_kind
+
+    return resolve_kind(kind).kind
+
+
+def without_secret_data(secret: Obj) -> Obj:
+    """Metadata only: `data` and `stringData` are never returned unless explicitly asked for."""
+    kept = {k: v for k, v in secret.items() if k not in ("data", "stringData")}
+    kept["dataKeys"] = sorted((secret.get("data") or {}).keys())
+    return kept

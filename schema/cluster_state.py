@@ -1,0 +1,122 @@
+"""The live fields of a cluster, read from the watch-fed caches through the request's loaders."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import strawberry
+from strawberry.types import Info
+
+from app.errors import BadUserInput
+from resolvers import kube
+from resolvers.workloads import WORKLOAD_KINDS, WORKLOAD_STATUSES, workload_status
+from schema.kube import ClusterSummary, KubeNamespace, KubeNode, KubeObject, NodePool, Pod, Workload
+from schema.permissions import check_cluster
+
+if TYPE_CHECKING:
+    from app.context import RequestContext
+
+
+async def _read(info: Info, cluster_id: str, kind: str) -> list[dict]:
+    ctx: RequestContext = info.context
+    await check_cluster(ctx, cluster_id, "clusters:read")
+    return await kube.items(ctx, cluster_id, kind)
+
+
+@strawberry.type
+class ClusterState:
+    id: strawberry.ID
+
+    @strawberry.field
+    async def summary(self, info: Info) -> ClusterSummary:
+        cid = str(self.id)
+        nodes = await _read(info, cid, "Node")
+        pods = await _read(info, cid, "Pod")
+        return ClusterSummary(
+            nodes=len(nodes),
+            ready_nodes=sum(KubeNode.of(n, cid).ready for n in nodes),
+            namespaces=len(await _read(info, cid, "Namespace")),
+            pods=len(pods),
+            running_pods=sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Running"),
+            deployments=len(await _read(info, cid, "Deployment")),
+            services=len(await _read(info, cid, "Service")),
+        )
+
+    @strawberry.field
+    async def nodes(self, info: Info, label_selector: str | None = None) -> list[KubeNode]:
+        objects = kube.select(await _read(info, str(self.id), "Node"), label_selector=label_selector)
+        return [KubeNode.of(o, str(self.id)) for o in objects]
+
+    @strawberry.field
+    async def node_pools(self, info: Info) -> list[NodePool]:
+        groups: dict[str, list[KubeNode]] = defaultdict(list)
+        for obj in await _read(info, str(self.id), "Node"):
+            node = KubeNode.of(obj, str(self.id))
+            groups[node.pool or "default"].append(node)
+        return [
+            NodePool(
+                name=name,
+                node_count=len(nodes),
+                ready_nodes=sum(n.ready for n in nodes),
+                instance_type=_label(nodes[0], "node.kubernetes.io/instance-type"),
+            )
+            for name, nodes in sorted(groups.items())
+        ]
+
+    @strawberry.field
+    async def namespaces(self, info: Info, label_selector: str | None = None) -> list[KubeNamespace]:
+        objects = kube.select(await _read(info, str(self.id), "Namespace"), label_selector=label_selector)
+        return [KubeNamespace.of(o, str(self.id)) for o in objects]
+
+    @strawberry.field
+    async def workloads(
+        self,
+        info: Info,
+        kind: str | None = None,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        search: str | None = None,
+        status: str | None = None,
+    ) -> list[Workload]:
+        kinds = _workload_kinds(kind)
+        if status is not None and status not in WORKLOAD_STATUSES:
+            raise BadUserInput.field("status", f"must be one of {', '.join(WORKLOAD_STATUSES)}")
+        found = []
+        for k in kinds:
+            for obj in kube.select(await _read(info, str(self.id), k), namespace, label_selector, search):
+                if status is None or workload_status(obj) == status:
+                    found.append(Workload.of(obj, str(self.id)))
+        return found
+
+    @strawberry.field
+    async def pods(
+        self, info: Info, namespace: str | None = None, label_selector: str | None = None, search: str | None = None
+    ) -> list[Pod]:
+        objects = kube.select(await _read(info, str(self.id), "Pod"), namespace, label_selector, search)
+        return [Pod.of(o, str(self.id)) for o in objects]
+
+    @strawberry.field(description="Objects of any kind the cluster serves (kind, plural or short name).")
+    async def resources(
+        self, info: Info, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[KubeObject]:
+        resolved = kube.resolve(kind)
+        objects = kube.select(await _read(info, str(self.id), resolved), namespace, label_selector)
+        if resolved == "Secret":
+            objects = [kube.without_secret_data(o) for o in objects]
+        return [KubeObject.of(o, str(self.id)) for o in objects]
+
+
+def _workload_kinds(kind: str | None) -> tuple[str, ...]:
+    if kind is None:
+        return WORKLOAD_KINDS
+    for known in WORKLOAD_KINDS:
+        if kind.lower() in (known.lower(), known.lower() + "s"):
+            return (known,)
+    raise BadUserInput.field("kind", f"must be one of {', '.join(WORKLOAD_KINDS)}")
+
+
+def _label(node: KubeNode, key: str) -> str | None:
+    labels = node.labels if isinstance(node.labels, dict) else {}
+    value = labels.get(key)
+    return str(value) if value is not None else None

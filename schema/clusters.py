@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from app.db import models
+from resolvers import clusters as resolve
+from schema.base import Connection, Node, connection, page_from
+from schema.cluster_state import ClusterState
+from schema.common import Done
+from schema.permissions import SignedIn, check_cluster, requires
+
+
+@strawberry.type
+class Cluster(ClusterState, Node):
+    id: strawberry.ID
+    tenant_id: strawberry.ID
+    name: str
+    description: str
+    status: str = strawberry.field(description="connected, degraded or disconnected")
+    provider: str = strawberry.field(description="eks, gke, aks, kubesim or other")
+    region: str | None
+    version: str | None
+    tags: JSON
+    context: str | None
+    server_url: str
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_connected_at: datetime | None
+
+    @classmethod
+    def from_model(cls, m: models.Cluster) -> Cluster:
+        return cls(
+            id=strawberry.ID(m.id),
+            tenant_id=strawberry.ID(m.tenant_id or ""),
+            name=m.name,
+            description=m.description,
+            status=m.status,
+            provider=m.provider,
+            region=m.region,
+            version=m.version,
+            tags=cast(JSON, m.tags or {}),
+            context=m.context,
+            server_url=m.server_url,
+            last_error=m.last_error,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+            last_connected_at=m.last_connected_at,
+        )
+
+
+@strawberry.type
+class DiscoveredCluster:
+    context: str
+    server: str
+    namespace: str | None
+    reachable: bool
+    version: str | None
+    provider: str | None
+    error: str | None
+
+
+@strawberry.input
+class RegisterClusterInput:
+    name: str
+    kubeconfig: str = strawberry.field(description="YAML text, or base64 of it")
+    context: str | None = None
+    description: str | None = None
+    region: str | None = None
+    tags: JSON | None = None
+
+
+@strawberry.input
+class UpdateClusterInput:
+    name: str | None = None
+    description: str | None = None
+    region: str | None = None
+    tags: JSON | None = None
+
+
+async def _visible(info: Info, cluster_id: str, permission: str = "clusters:read") -> models.Cluster:
+    cluster = await resolve.get_cluster(info.context, cluster_id)
+    await check_cluster(info.context, cluster.id, permission)
+    return cluster
+
+
+@strawberry.type
+class ClusterQuery:
+    @strawberry.field(permission_classes=[requires("clusters:read")])
+    async def clusters(
+        self,
+        info: Info,
+        tenant_id: strawberry.ID,
+        first: int | None = None,
+        after: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+        search: str | None = None,
+        status: str | None = None,
+    ) -> Connection[Cluster]:
+        paging = page_from(first, after, page, page_size)
+        rows, total = await resolve.list_clusters(info.context, str(tenant_id), paging, search, status)
+        return connection([Cluster.from_model(r) for r in rows], total, paging)
+
+    @strawberry.field(permission_classes=[SignedIn])
+    async def cluster(self, info: Info, id: strawberry.ID) -> Cluster:
+        return Cluster.from_model(await _visible(info, str(id)))
+
+    @strawberry.field(permission_classes=[SignedIn], description="The cluster's kubeconfig; audited.")
+    async def kubeconfig(self, info: Info, cluster_id: strawberry.ID) -> str:
+        await _visible(info, str(cluster_id), "clusters:admin")
+        return await resolve.read_kubeconfig(info.context, str(cluster_id))
+
+
+@strawberry.type
+class ClusterMutation:
+    @strawberry.mutation(permission_classes=[requires("clusters:write")])
+    async def discover_clusters(self, info: Info, kubeconfig: str) -> list[DiscoveredCluster]:
+        found = await resolve.discover_clusters(info.context, kubeconfig)
+        return [
+            DiscoveredCluster(
+                context=d.name,
+                server=d.server,
+                namespace=d.namespace,
+                reachable=d.reachable,
+                version=d.version,
+                provider=d.provider,
+                error=d.error,
+            )
+            for d in found
+        ]
+
+    @strawberry.mutation(permission_classes=[requires("clusters:admin")])
+    async def register_cluster(self, info: Info, tenant_id: strawberry.ID, input: RegisterClusterInput) -> Cluster:
+        return Cluster.from_model(await resolve.register_cluster(info.context, str(tenant_id), vars(input)))
+
+    @strawberry.mutation(permission_classes=[SignedIn])
+    async def update_cluster(self, info: Info, id: strawberry.ID, input: UpdateClusterInput) -> Cluster:
+        await _visible(info, str(id), "clusters:admin")
+        return Cluster.from_model(await resolve.update_cluster(info.context, str(id), vars(input)))
+
+    @strawberry.mutation(permission_classes=[SignedIn])
+    async def remove_cluster(self, info: Info, id: strawberry.ID) -> Done:
+        await _visible(info, str(id), "clusters:admin")
+        await resolve.remove_cluster(info.context, str(id))
+        return Done(id=id)

@@ -1,0 +1,186 @@
+"""Clusters registered from kubesim kubeconfigs, read live through the watch-fed caches."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from kubesim.fleet import Fleet, start_fleet
+from tests.support.api import Api, TenantUsers, make_tenant
+
+REGISTER = """mutation($t:ID!,$in:RegisterClusterInput!){ registerCluster(tenantId:$t,input:$in){
+  id name status provider version serverUrl tenantId } }"""
+DASHBOARD = """query($i:ID!){ cluster(id:$i){ id name
+  summary { nodes readyNodes namespaces pods runningPods deployments services }
+  nodes { name ready roles } namespaces { name phase }
+  workloads { kind name namespace replicas readyReplicas status }
+  pods(namespace:"default") { name phase ready } } }"""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def kube() -> AsyncIterator[Fleet]:
+    async with start_fleet(2, profile="small", seed=11, control=True) as fleet:
+        yield fleet
+
+
+def kubeconfig(fleet: Fleet, name: str) -> str:
+    return fleet.kubeconfigs[name].read_text()
+
+
+def list_calls(fleet: Fleet, name: str) -> dict[str, int]:
+    return {k: v for k, v in fleet.cluster(name).control.counters.items() if v}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def registered(api: Api, provider_token: str, kube: Fleet) -> tuple[TenantUsers, list[str]]:
+    tenant = await make_tenant(api, provider_token, roles=("operator", "viewer"), maxClusters=2)
+    ids = []
+    for name in ("cluster-0", "cluster-1"):
+        data = await api.ok(
+            REGISTER,
+            {
+                "t": tenant.id,
+                "in": {
+                    "name": name,
+                    "kubeconfig": kubeconfig(kube, name),
+                    "region": "eu-west-1",
+                    "tags": {"env": "test"},
+                },
+            },
+            tenant.tokens["tenant_admin"],
+        )
+        ids.append(data["registerCluster"]["id"])
+    return tenant, ids
+
+
+async def test_register_detects_version_and_provider(registered: tuple[TenantUsers, list[str]], api: Api) -> None:
+    tenant, ids = registered
+    listed = await api.ok(
+        "query($t:ID!){ clusters(tenantId:$t){ totalCount nodes { id name provider status version region tags } } }",
+        {"t": tenant.id},
+        tenant.tokens["viewer"],
+    )
+    clusters = listed["clusters"]["nodes"]
+    assert [c["id"] for c in clusters] == ids
+    assert all(c["provider"] == "kubesim" and c["status"] == "connected" for c in clusters)
+    assert all(c["version"].startswith("v1.") and c["tags"] == {"env": "test"} for c in clusters)
+
+
+async def test_register_rules(registered: tuple[TenantUsers, list[str]], api: Api, kube: Fleet) -> None:
+    tenant, _ = registered
+    admin = tenant.tokens["tenant_admin"]
+    full = await api.error(
+        REGISTER, {"t": tenant.id, "in": {"name": "third", "kubeconfig": kubeconfig(kube, "cluster-0")}}, admin
+    )
+    assert full["extensions"]["code"] == "CONFLICT" and "limit of 2 clusters" in full["message"]
+    bad_name = await api.error(REGISTER, {"t": tenant.id, "in": {"name": "Bad_Name", "kubeconfig": "x"}}, admin)
+    assert bad_name["extensions"]["details"][0]["field"] == "name"
+    bad_yaml = await api.error(
+        REGISTER, {"t": tenant.id, "in": {"name": "ok", "kubeconfig": "clusters: [\n  - {"}}, admin
+    )
+    assert bad_yaml["extensions"]["code"] == "BAD_USER_INPUT"
+    assert bad_yaml["extensions"]["details"][0]["field"] == "kubeconfig"
+    viewer = await api.error(
+        REGISTER, {"t": tenant.id, "in": {"name": "v", "kubeconfig": "x"}}, tenant.tokens["viewer"]
+    )
+    assert viewer["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_unreachable_cluster_is_refused_at_registration(api: Api, provider_token: str, kube: Fleet) -> None:
+    tenant = await make_tenant(api, provider_token, roles=())
+    dead = kubeconfig(kube, "cluster-0").replace(kube.server_url("cluster-0"), "http://127.0.0.1:9")
+    encoded = base64.b64encode(dead.encode()).decode()
+    error = await api.error(
+        REGISTER, {"t": tenant.id, "in": {"name": "dead", "kubeconfig": encoded}}, tenant.tokens["tenant_admin"]
+    )
+    assert error["extensions"]["code"] == "UPSTREAM_UNAVAILABLE" and "127.0.0.1:9" in error["message"]
+    listed = await api.ok(
+        "query($t:ID!){ clusters(tenantId:$t){ totalCount } }", {"t": tenant.id}, tenant.tokens["tenant_admin"]
+    )
+    assert listed["clusters"]["totalCount"] == 0
+
+
+async def test_cold_dashboard_lists_once_per_kind_and_warm_costs_nothing(
+    registered: tuple[TenantUsers, list[str]], api: Api, kube: Fleet
+) -> None:
+    tenant, ids = registered
+    control = kube.cluster("cluster-1").control
+    control.counters.clear()
+    cold = (await api.ok(DASHBOARD, {"i": ids[1]}, tenant.tokens["viewer"]))["cluster"]
+    calls = list_calls(kube, "cluster-1")
+    lists = {k: v for k, v in calls.items() if k.startswith("list ")}
+    assert lists and all(v == 1 for v in lists.values()), calls
+    assert not [k for k in calls if k.startswith("get ")], calls
+    assert cold["summary"]["nodes"] == len(cold["nodes"]) >= 2
+    assert cold["summary"]["pods"] >= cold["summary"]["runningPods"] > 0
+    assert {w["kind"] for w in cold["workloads"]} >= {"Deployment", "StatefulSet"}
+    await asyncio.sleep(0.3)  # the watches are open now; only they may have been added since
+    control.counters.clear()
+    warm = (await api.ok(DASHBOARD, {"i": ids[1]}, tenant.tokens["viewer"]))["cluster"]
+    assert {k: v for k, v in control.counters.items() if not k.startswith("watch ")} == {}
+    assert warm["summary"] == cold["summary"]
+
+
+async def test_a_change_in_the_cluster_shows_in_the_next_query(
+    registered: tuple[TenantUsers, list[str]], api: Api, kube: Fleet
+) -> None:
+    tenant, ids = registered
+    query = "query($i:ID!){ cluster(id:$i){ namespaces { name } } }"
+    before = {n["name"] for n in (await api.ok(query, {"i": ids[0]}, tenant.tokens["viewer"]))["cluster"]["namespaces"]}
+    cluster = kube.cluster("cluster-0")
+    async with httpx.AsyncClient(
+        base_url=kube.server_url("cluster-0"), headers={"Authorization": f"Bearer {cluster.token}"}
+    ) as http:
+        created = await http.post(
+            "/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fresh-ns"}}
+        )
+        assert created.status_code == 201, created.text
+    after: set[str] = set()
+    for _ in range(50):
+        data = await api.ok(query, {"i": ids[0]}, tenant.tokens["viewer"])
+        after = {n["name"] for n in data["cluster"]["namespaces"]}
+        if "fresh-ns" in after:
+            break
+        await asyncio.sleep(0.05)
+    assert after == before | {"fresh-ns"}
+
+
+async def test_other_tenants_and_weak_roles(
+    registered: tuple[TenantUsers, list[str]], api: Api, tenant_b: TenantUsers
+) -> None:
+    tenant, ids = registered
+    query = "query($i:ID!){ cluster(id:$i){ id } }"
+    assert await api.code(query, {"i": ids[0]}, tenant_b.tokens["tenant_admin"]) == "NOT_FOUND"
+    assert await api.code(query, {"i": "cls_doesnotexist"}, tenant_b.tokens["tenant_admin"]) == "NOT_FOUND"
+    kubeconfig_query = "query($i:ID!){ kubeconfig(clusterId:$i) }"
+    assert await api.code(kubeconfig_query, {"i": ids[0]}, tenant.tokens["operator"]) == "FORBIDDEN"
+    assert await api.code(kubeconfig_query, {"i": ids[0]}, tenant_b.tokens["tenant_admin"]) == "NOT_FOUND"
+    text = (await api.ok(kubeconfig_query, {"i": ids[0]}, tenant.tokens["tenant_admin"]))["kubeconfig"]
+    assert "current-context: cluster-0" in text
+    update = 'mutation($i:ID!){ updateCluster(id:$i, input:{region:"x"}){ id } }'
+    assert await api.code(update, {"i": ids[0]}, tenant.tokens["viewer"]) == "FORBIDDEN"
+    assert await api.code(update, {"i": ids[0]}, tenant_b.tokens["tenant_admin"]) == "NOT_FOUND"
+
+
+async def test_per_cluster_role_override_applies(registered: tuple[TenantUsers, list[str]], api: Api) -> None:
+    tenant, ids = registered
+    set_role = (
+        "mutation($t:ID!,$u:ID!,$c:ID!,$r:String){ setClusterRole(tenantId:$t,userId:$u,clusterId:$c,role:$r){ id } }"
+    )
+    variables: dict[str, Any] = {"t": tenant.id, "u": tenant.user_ids["viewer"], "c": ids[0], "r": "tenant_admin"}
+    await api.ok(set_role, variables, tenant.tokens["tenant_admin"])
+    update = 'mutation($i:ID!){ updateCluster(id:$i, input:{description:"by the viewer"}){ description } }'
+    done = await api.ok(update, {"i": ids[0]}, tenant.tokens["viewer"])
+    assert done["updateCluster"]["description"] == "by the viewer"
+    assert await api.code(update, {"i": ids[1]}, tenant.tokens["viewer"]) == "FORBIDDEN"
+    await api.ok(set_role, {**variables, "r": None}, tenant.tokens["tenant_admin"])
+    assert await api.code(update, {"i": ids[0]}, tenant.tokens["viewer"]) == "FORBIDDEN"
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
