@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import secrets
+from collections.abc import AsyncIterator
 
+from app.services import Services
 from app.settings import Settings, load_settings
 
 
@@ -32,10 +35,18 @@ def run_demo(args: argparse.Namespace) -> int:
     asyncio.run(_migrate(settings))
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
     created_password = asyncio.run(_seed(settings, password))
-    app = create_app(settings)
-    _banner(settings, created_password)
+    app = create_app(settings, attach=lambda services: _with_fleet(services, settings, created_password))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _with_fleet(services: Services, settings: Settings, seeded: tuple[str | None, list]) -> AsyncIterator[None]:
+    from app.demo_fleet import demo_fleet
+
+    async with demo_fleet(services) as lines:
+        _banner(settings, seeded, lines)
+        yield
 
 
 async def _seed(settings: Settings, password: str | None) -> tuple[str | None, list]:
@@ -51,7 +62,7 @@ async def _seed(settings: Settings, password: str | None) -> tuple[str | None, l
     return shown, credentials
 
 
-def _banner(settings: Settings, seeded: tuple[str | None, list]) -> None:
+def _banner(settings: Settings, seeded: tuple[str | None, list], clusters: list[str]) -> None:
     password, credentials = seeded
     url = f"http://{settings.host}:{settings.port}"
     lines = [
@@ -65,4 +76,5 @@ def _banner(settings: Settings, seeded: tuple[str | None, list]) -> None:
         + (password or "(unchanged since the first run; set FLEETGRAPH_ADMIN_PASSWORD to choose one)"),
     ]
     lines += [f"  {c.tenant:<10} {c.role:<13} {c.email} / {c.password}" for c in credentials]
+    lines += ["", "  Simulated clusters (kubesim)"] + clusters
     print("\n".join(lines + [""]), flush=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -27,14 +27,24 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "healthy", "version": __version__})
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+Attachment = Callable[[Services], AbstractAsyncContextManager[object]]
+
+
+def create_app(settings: Settings, services: Services | None = None, attach: Attachment | None = None) -> Starlette:
+    """`attach` runs for the app's lifetime inside its event loop (the demo's simulated fleet)."""
     services = services or Services.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services.gateway.start()
-        yield
-        await services.close()
+        try:
+            if attach is None:
+                yield
+            else:
+                async with attach(services):
+                    yield
+        finally:
+            await services.close()
 
     graphql = GraphQLView(
         services,

@@ -85,6 +85,8 @@ class ClusterState:
         found = []
         for k in kinds:
             for obj in kube.select(await _read(info, str(self.id), k), namespace, label_selector, search):
+                if kind is None and k == "ReplicaSet" and kube.meta(obj).get("ownerReferences"):
+                    continue  # a Deployment's ReplicaSets show under it, unless asked for by kind
                 if status is None or workload_status(obj) == status:
                     found.append(Workload.of(obj, str(self.id)))
         return found

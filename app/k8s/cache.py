@@ -97,7 +97,7 @@ class ResourceCache:
     async def items(self, namespace: str | None = None) -> list[dict[str, Any]]:
         """Every object of the kind, or of one namespace, sorted by namespace and name."""
         await self._ready()
-        if namespace is not None:
+        if namespace is not None and self.kind.namespaced:
             bucket = self._objects.get(namespace, {})
             return [bucket[name] for name in sorted(bucket)]
         return [b[name] for ns in sorted(self._objects) for b in (self._objects[ns],) for name in sorted(b)]
@@ -153,6 +153,8 @@ class ResourceCache:
         if self._synced and self._error is None:
             return
         failures, limit = self._failures, self.options.stale_wait if self._synced else self.options.sync_timeout
+        if self._task is not None and self._task.done():
+            limit = 0  # stopped for good (CacheFull): nothing to wait for
         if self._error is not None:
             self._wake.set()
         with contextlib.suppress(TimeoutError):
@@ -165,7 +167,7 @@ class ResourceCache:
             f"cluster {self.client.name}: {self.kind.qualified} not listed within {limit:g}s")
         if self._synced:
             raise UpstreamUnavailable(f"{error.message} (cached {self.kind.qualified} are stale)")
-        raise error
+        raise type(error)(error.message, details=error.details)  # a copy per reader: tracebacks differ
 
     # -- keeping current ------------------------------------------------------------------------
 

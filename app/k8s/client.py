@@ -209,7 +209,7 @@ class ClusterClient:
     async def watch(self, kind: KindRef, namespace: str | None = None, resource_version: str | None = None, *,
                     label_selector: str | None = None, field_selector: str | None = None,
                     timeout_seconds: int | None = None,
-                    identity: IdentityArg = FROM_CONTEXT) -> AsyncIterator[WatchEvent]:
+                    identity: IdentityArg = FROM_CONTEXT) -> AsyncGenerator[WatchEvent, None]:
         """Events from ``resource_version`` on, bookmarks included, until the server ends the stream.
 
         An ERROR event raises its mapped error: ``ResourceExpired`` (410) means list again. Close

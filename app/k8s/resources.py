@@ -6,7 +6,9 @@ Built-in kinds are known statically; custom resources are found per cluster thro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from app.errors import BadUserInput
@@ -114,7 +116,7 @@ def resolve_kind(name: str) -> ResourceKind:
     return found
 
 
-def kind_from_crd(crd: dict[str, object]) -> ResourceKind | None:
+def kind_from_crd(crd: Mapping[str, Any]) -> ResourceKind | None:
     """The kind a CustomResourceDefinition serves, at its storage version (else its first served one)."""
     spec = crd.get("spec")
     if not isinstance(spec, dict):

@@ -1,0 +1,70 @@
+"""`fleetgraph demo` end to end: a real process, its printed credentials, its simulated clusters."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support.server import free_port
+
+
+def _wait_for(url: str, process: subprocess.Popen[str], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer in {seconds}s")
+
+
+def test_demo_serves_tenants_and_their_simulated_clusters(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "demo", "--port", str(port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**env, "FLEETGRAPH_ADMIN_PASSWORD": "demo-admin-pass-1"},
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(f"{base}/health", process)
+        assert httpx.get(f"{base}/health").json()["status"] == "healthy"
+        login = (
+            'mutation { login(email:"viewer@acme.example", password:"fleetgraph-demo-1") '
+            "{ accessToken user { tenantId } } }"
+        )
+        data = httpx.post(f"{base}/graphql", json={"query": login}, timeout=30).json()["data"]["login"]
+        query = "query($t:ID!){ clusters(tenantId:$t){ nodes { name provider summary { nodes runningPods } } } }"
+        body = httpx.post(
+            f"{base}/graphql",
+            json={"query": query, "variables": {"t": data["user"]["tenantId"]}},
+            headers={"Authorization": f"Bearer {data['accessToken']}"},
+            timeout=30,
+        ).json()
+        clusters = body["data"]["clusters"]["nodes"]
+        assert sorted(c["name"] for c in clusters) == ["prod-eu", "staging"]
+        assert all(c["provider"] == "kubesim" and c["summary"]["runningPods"] > 0 for c in clusters)
+        admin = 'mutation { login(email:"admin@fleetgraph.local", password:"demo-admin-pass-1") { user { role } } }'
+        assert (
+            httpx.post(f"{base}/graphql", json={"query": admin}).json()["data"]["login"]["user"]["role"]
+            == "super_admin"
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert re.search(r"admin@acme\.example / fleetgraph-demo-1", output)
+    assert f"http://127.0.0.1:{port}/graphql" in output
+    assert (tmp_path / "secret_key").exists() and (tmp_path / "fleetgraph.db").exists()
