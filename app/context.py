@@ -13,6 +13,7 @@ from app.auth.authenticate import authenticate, credential_from
 from app.auth.principal import Principal
 from app.db.session import Database
 from app.errors import AppError, Unauthenticated
+from app.k8s.identity import Identity
 from app.services import Services
 from app.settings import Settings
 from loaders import Loaders
@@ -60,6 +61,18 @@ class RequestContext:
     @property
     def user_agent(self) -> str:
         return self.request.headers.get("user-agent", "")[:500]
+
+    def kube_identity(self) -> Identity | None:
+        """Who Kubernetes calls are made for: clusters' own audit logs then name the person."""
+        p = self.principal
+        if p is None:
+            return None
+        groups = [f"fleetgraph:role:{p.role}"]
+        if p.tenant_id:
+            groups.insert(0, f"fleetgraph:tenant:{p.tenant_id}")
+        if p.impersonator_id:
+            groups.append(f"fleetgraph:impersonated-by:{p.impersonator_id}")
+        return Identity(user=p.email, groups=groups)
 
     def actor(self) -> Actor:
         p = self.principal

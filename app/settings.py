@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(default=20_000, ge=10)
     tenant_cost_budget: int = Field(default=1_000_000, ge=100, description="cost points per window")
     tenant_cost_window_seconds: int = Field(default=60, ge=1)
+    k8s_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    k8s_breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+    cluster_health_seconds: float = Field(default=30.0, ge=0, description="0 turns the health check off")
     log_level: str = "INFO"
 
     @field_validator("database_url")

@@ -36,7 +36,7 @@ def create_app(settings: Settings, services: Services | None = None, attach: Att
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services.gateway.start()
+        services.start()
         try:
             if attach is None:
                 yield

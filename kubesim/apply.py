@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from . import errors, fieldsets, patch, schema
+from . import errors, fieldsets, knownfields, patch
 from .fieldsets import FieldPath
 from .httputil import flag
 from .resources import ResourceType
@@ -178,15 +178,25 @@ def _conflict_error(conflicts: list[tuple[dict[str, Any], FieldPath]]) -> errors
     return errors.ApiError(409, "Conflict", message, {"causes": causes})
 
 
-def validate_fields(request: Request, rt: ResourceType, body: dict[str, Any], default: str = "Warn") -> None:
+def validate_fields(request: Request, rt: ResourceType, body: dict[str, Any], default: str = "Warn") -> list[str]:
+    """Unknown fields: 400 under Strict, warnings (returned) under Warn, nothing under Ignore."""
     mode = request.query_params.get("fieldValidation", default)
     if mode not in ("Ignore", "Warn", "Strict"):
         raise errors.bad_request(f'fieldValidation: Unsupported value: "{mode}": supported values: "Ignore", '
                                  '"Strict", "Warn"')
-    if mode != "Strict":
-        return
-    unknown = schema.unknown_fields(rt, body)
+    if mode == "Ignore":
+        return []
+    unknown = knownfields.unknown_fields(rt, body)
+    if mode == "Warn":
+        return [f'unknown field "{u}"' for u in unknown]
     if unknown:
         listed = ", ".join(f'unknown field "{u}"' for u in unknown)
         raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
                                  f"strict decoding error: {listed}")
+    return []
+
+
+def warning_headers(warnings: list[str]) -> dict[str, str]:
+    if not warnings:
+        return {}
+    return {"Warning": ", ".join('299 - "' + w.replace('"', '\\"') + '"' for w in warnings)}

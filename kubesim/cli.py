@@ -32,6 +32,8 @@ async def serve(args: argparse.Namespace) -> None:
     try:
         for cluster in fleet.clusters:
             print(f"{cluster.name}\t{fleet.server_url(cluster.name)}\t{fleet.kubeconfigs[cluster.name]}", flush=True)
+        if not args.tls:
+            print("note: kubectl sends bearer tokens only over HTTPS; start with --tls to use kubectl", flush=True)
         if fleet.control_port:
             print(f"control\thttp://127.0.0.1:{fleet.control_port}", flush=True)
         await asyncio.Event().wait()

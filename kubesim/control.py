@@ -93,27 +93,20 @@ class ControlState:
             self.retry_after = int(body["retryAfter"])
 
 
-def control_app(fleet: Fleet) -> Starlette:
-    """The fleet's control API, on its own port so it still answers while a cluster is unreachable."""
+def _find(fleet: Fleet, request: Request) -> Any:
+    name = request.path_params["name"]
+    for cluster in fleet.clusters:
+        if cluster.name == name:
+            return cluster
+    raise errors.not_found("", "clusters", name)
 
-    def _cluster(request: Request) -> Any:
-        name = request.path_params["name"]
-        for cluster in fleet.clusters:
-            if cluster.name == name:
-                return cluster
-        raise errors.not_found("", "clusters", name)
 
-    async def wrap(request: Request, action: Any) -> Response:
-        try:
-            return JSONResponse(await action(request))
-        except errors.ApiError as err:
-            return JSONResponse(err.status(), err.code)
-
+def _routes(fleet: Fleet) -> list[tuple[str, str, Any]]:
     async def stats(request: Request) -> Any:
-        return _cluster(request).control.snapshot()
+        return _find(fleet, request).control.snapshot()
 
     async def faults(request: Request) -> Any:
-        cluster = _cluster(request)
+        cluster = _find(fleet, request)
         body = await request.json()
         cluster.control.configure(body)
         if "unreachable" in body:
@@ -121,11 +114,11 @@ def control_app(fleet: Fleet) -> Starlette:
         return cluster.control.snapshot()
 
     async def drop_watches(request: Request) -> Any:
-        _cluster(request).watches.drop_all()
+        _find(fleet, request).watches.drop_all()
         return {"dropped": True}
 
     async def reset(request: Request) -> Any:
-        cluster = _cluster(request)
+        cluster = _find(fleet, request)
         cluster.control.reset()
         await fleet.set_reachable(cluster.name, True)
         return cluster.control.snapshot()
@@ -133,15 +126,21 @@ def control_app(fleet: Fleet) -> Starlette:
     async def listing(request: Request) -> Any:
         return {"clusters": [{"name": c.name, "server": fleet.server_url(c.name)} for c in fleet.clusters]}
 
-    def route(path: str, fn: Any, method: str) -> Route:
+    return [("/clusters", "GET", listing), ("/clusters/{name}/stats", "GET", stats),
+            ("/clusters/{name}/faults", "POST", faults), ("/clusters/{name}/drop-watches", "POST", drop_watches),
+            ("/clusters/{name}/reset", "POST", reset)]
+
+
+def control_app(fleet: Fleet) -> Starlette:
+    """The fleet's control API, on its own port so it still answers while a cluster is unreachable."""
+
+    def route(path: str, method: str, action: Any) -> Route:
         async def handler(request: Request) -> Response:
-            return await wrap(request, fn)
+            try:
+                return JSONResponse(await action(request))
+            except errors.ApiError as err:
+                return JSONResponse(err.status(), err.code)
+
         return Route(path, handler, methods=[method])
 
-    return Starlette(routes=[
-        route("/clusters", listing, "GET"),
-        route("/clusters/{name}/stats", stats, "GET"),
-        route("/clusters/{name}/faults", faults, "POST"),
-        route("/clusters/{name}/drop-watches", drop_watches, "POST"),
-        route("/clusters/{name}/reset", reset, "POST"),
-    ])
+    return Starlette(routes=[route(*spec) for spec in _routes(fleet)])

@@ -29,6 +29,10 @@ def types_of(crd: dict[str, Any]) -> list[ResourceType]:
                 verbs=ALL_VERBS,
                 categories=tuple(names.get("categories") or ()),
                 subresources=subs,
+                printer_columns=tuple(
+                    (c.get("name", ""), c.get("type", "string"), int(c.get("priority", 0)), c.get("jsonPath", ""))
+                    for c in version.get("additionalPrinterColumns") or []
+                ),
             )
         )
     return found

@@ -41,9 +41,28 @@ def container_env(pod: dict[str, Any], container: dict[str, Any]) -> list[str]:
 
 
 def run(pod: dict[str, Any], container: dict[str, Any], argv: list[str]) -> tuple[str, str, int]:
-    """Run one command: (stdout, stderr, exit code)."""
+    """Run a command, or a `sh -c` line of commands joined by ; && ||: (stdout, stderr, exit code)."""
     if argv[:2] in (["sh", "-c"], ["/bin/sh", "-c"], ["bash", "-c"]) and len(argv) == 3:
-        argv = shlex.split(argv[2])
+        return _shell(pod, container, argv[2])
+    return _command(pod, container, argv)
+
+
+def _shell(pod: dict[str, Any], container: dict[str, Any], line: str) -> tuple[str, str, int]:
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    out, err, code, words, joiner = "", "", 0, [], ";"
+    for token in [*lexer, ";"]:
+        if token not in (";", "&&", "||"):
+            words.append(token)
+            continue
+        if words and (joiner == ";" or (joiner == "&&") == (code == 0)):
+            o, e, code = _command(pod, container, words)
+            out, err = out + o, err + e
+        words, joiner = [], token
+    return out, err, code
+
+
+def _command(pod: dict[str, Any], container: dict[str, Any], argv: list[str]) -> tuple[str, str, int]:
     if not argv:
         return "", "", 0
     name = pod["metadata"]["name"]

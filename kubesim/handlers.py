@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import apply, errors, patch, selectors, tables
+from . import apply, errors, knownfields, patch, selectors, tables
 from .httputil import JSON, dumps, flag, int_param, json_response, read_body, wants_table
 from .resources import ResourceType
 from .store import ClusterState, copy_obj
@@ -93,7 +93,7 @@ def list_objects(request: Request, state: ClusterState, target: Target) -> Respo
     if wants_table(request):
         return json_response(tables.table(target.rt, items, meta, request, state.clock.now()))
     head = dumps({"kind": list_kind(target.rt), "apiVersion": target.rt.api_version, "metadata": meta})
-    body = head[:-1] + b',"items":[' + b",".join(state.encoded(o) for o in items) + b"]}"
+    body = head[:-1] + b',"items":[' + b",".join(state.encoded(target.rt, o) for o in items) + b"]}"
     return Response(body, media_type=JSON)
 
 
@@ -151,11 +151,12 @@ def manager_name(request: Request, default: str | None = None) -> str:
 
 async def create_object(request: Request, state: ClusterState, target: Target) -> Response:
     body = _check_body(await read_body(request), target, require_name=False)
-    apply.validate_fields(request, target.rt, body)
+    warnings = apply.warning_headers(apply.validate_fields(request, target.rt, body))
+    knownfields.prune(target.rt, body)
     body = apply.record_update(None, body, manager_name(request), target.rt.api_version, state)
     if request.query_params.get("dryRun"):
-        return json_response(_dry_create(state, target.rt, body), 201)
-    return json_response(state.create(target.rt, body), 201)
+        return json_response(_dry_create(state, target.rt, body), 201, warnings)
+    return json_response(state.create(target.rt, body), 201, warnings)
 
 
 def _dry_create(state: ClusterState, rt: ResourceType, body: dict[str, Any]) -> dict[str, Any]:
@@ -164,12 +165,13 @@ def _dry_create(state: ClusterState, rt: ResourceType, body: dict[str, Any]) -> 
 
 async def update_object(request: Request, state: ClusterState, target: Target) -> Response:
     body = _check_body(await read_body(request), target, require_name=True)
-    apply.validate_fields(request, target.rt, body)
+    warnings = apply.warning_headers(apply.validate_fields(request, target.rt, body))
+    knownfields.prune(target.rt, body)
     current = get_current(state, target)
     body = apply.record_update(current, body, manager_name(request), target.rt.api_version, state)
     if request.query_params.get("dryRun"):
-        return json_response(body)
-    return json_response(state.update(target.rt, body, target.subresource))
+        return json_response(body, headers=warnings)
+    return json_response(state.update(target.rt, body, target.subresource), headers=warnings)
 
 
 def patch_type(request: Request) -> str:
@@ -206,11 +208,14 @@ async def patch_object(request: Request, state: ClusterState, target: Target) ->
     current = get_current(state, target)
     result = patched(request, kind, body, current, target.rt)
     result = _check_body(result, target, require_name=True)
-    apply.validate_fields(request, target.rt, result)
+    # Unknown fields can only come from the patch, so that is what fieldValidation looks at.
+    checked = body if isinstance(body, dict) else {}
+    warnings = apply.warning_headers(apply.validate_fields(request, target.rt, checked))
+    knownfields.prune(target.rt, result)
     result = apply.record_update(current, result, manager_name(request), target.rt.api_version, state)
     if request.query_params.get("dryRun"):
-        return json_response(result)
-    return json_response(state.update(target.rt, result, target.subresource))
+        return json_response(result, headers=warnings)
+    return json_response(state.update(target.rt, result, target.subresource), headers=warnings)
 
 
 async def _delete_options(request: Request) -> dict[str, Any]:

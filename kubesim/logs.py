@@ -154,7 +154,8 @@ def log_lines(
     started, finished = _lifetime(pod_obj, container)
     if spec is None or started is None:
         return []
-    end = min(until, finished) if finished else until
+    # a container that ran at all wrote its startup lines, however briefly it ran
+    end = min(until, max(finished, started + timedelta(seconds=1))) if finished else until
     ident = f"{pod_obj['metadata'].get('uid') or pod_obj['metadata']['name']}/{container}"
     kind = kind_of(spec)
     lines = [(started + timedelta(milliseconds=40 * (i + 1)), text) for i, text in enumerate(STARTUP[kind])]

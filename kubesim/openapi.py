@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from . import errors, schema
+from . import errors, knownfields
 from .httputil import json_response
 from .resources import ResourceRegistry, ResourceType
 
@@ -37,10 +37,10 @@ def _schema_for(rt: ResourceType) -> dict[str, Any]:
         "apiVersion": {"type": "string"}, "kind": {"type": "string"},
         "metadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
     }
-    for field in schema.KINDS.get(rt.kind, {}):
+    for field in knownfields.KINDS.get(rt.kind, {}):
         if field != "metadata":
             properties[field] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-    if rt.kind not in schema.KINDS:
+    if rt.kind not in knownfields.KINDS:
         for field in ("spec", "status", "data"):
             properties[field] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
     # The GVK is carried by the operations only: with a schema this partial, kubectl must not compute

@@ -75,6 +75,17 @@ def _probe(port: str, path: str = "/healthz") -> dict[str, Any]:
     return {"httpGet": {"path": path, "port": port}, "initialDelaySeconds": 2, "periodSeconds": 5}
 
 
+def _bundle(config: str) -> dict[str, Any]:
+    """A projected volume: a ConfigMap key, a Secret, the pod's labels and a service account token."""
+    sources = [
+        {"configMap": {"name": config, "items": [{"key": "SITE_NAME", "path": "site"}]}},
+        {"secret": {"name": "app-tls"}},
+        {"downwardAPI": {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}},
+        {"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}},
+    ]
+    return {"name": "bundle", "projected": {"sources": sources}}
+
+
 def _front(ns: str, name: str, rng: random.Random) -> list[Manifest]:
     labels = {"app": name, "tier": "frontend", "app.kubernetes.io/part-of": ns}
     container = {
@@ -89,29 +100,7 @@ def _front(ns: str, name: str, rng: random.Random) -> list[Manifest]:
         "readinessProbe": _probe("http"),
         "resources": resources("100m", "64Mi", "500m", "256Mi"),
     }
-    volumes = [
-        {"name": "site", "configMap": {"name": f"{name}-config"}},
-        {
-            "name": "bundle",
-            "projected": {
-                "sources": [
-                    {
-                        "configMap": {
-                            "name": f"{name}-config",
-                            "items": [{"key": "SITE_NAME", "path": "site"}],
-                        }
-                    },
-                    {"secret": {"name": "app-tls"}},
-                    {
-                        "downwardAPI": {
-                            "items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]
-                        }
-                    },
-                    {"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}},
-                ]
-            },
-        },
-    ]
+    volumes = [{"name": "site", "configMap": {"name": f"{name}-config"}}, _bundle(f"{name}-config")]
     config = {
         "metadata": meta(f"{name}-config", ns, {"app": name}),
         "data": {

@@ -135,14 +135,3 @@ def load_profile(state: ClusterState, profile: str, seed: int, index: int, settl
     create_all(state, manifests_for(state.name, profile, seed, index))
     if settle:
         controllers.settle(state, record_events=profile != "large")
-
-
-def summary(state: ClusterState) -> dict[str, int]:
-    """Object counts per plural, for checking what a profile produced."""
-    counts: dict[str, int] = {}
-    for rt in state.resources.all():
-        if rt.storage:
-            found = len(state.list(rt))
-            if found:
-                counts[rt.qualified] = found
-    return counts

@@ -76,6 +76,17 @@ MESSAGES: dict[str, _S] = {
                 16: ("hostname", "s"), 17: ("subdomain", "s"), 19: ("schedulerName", "s"),
                 20: ("initContainers", "*m:Container"), 24: ("priorityClassName", "s")},
     "Empty": {},
+    "SelfSubjectAccessReview": {1: ("metadata", "m:ObjectMeta"), 2: ("spec", "m:SelfSubjectAccessReviewSpec"),
+                                3: ("status", "skip")},
+    "SelfSubjectAccessReviewSpec": {1: ("resourceAttributes", "m:ResourceAttributes"),
+                                    2: ("nonResourceAttributes", "m:NonResourceAttributes")},
+    "ResourceAttributes": {1: ("namespace", "s"), 2: ("verb", "s"), 3: ("group", "s"), 4: ("version", "s"),
+                           5: ("resource", "s"), 6: ("subresource", "s"), 7: ("name", "s")},
+    "NonResourceAttributes": {1: ("path", "s"), 2: ("verb", "s")},
+    "SelfSubjectRulesReview": {1: ("metadata", "m:ObjectMeta"), 2: ("spec", "m:SelfSubjectRulesReviewSpec"),
+                               3: ("status", "skip")},
+    "SelfSubjectRulesReviewSpec": {1: ("namespace", "s")},
+    "SelfSubjectReview": {1: ("metadata", "m:ObjectMeta"), 2: ("status", "skip")},
     "Container": {1: ("name", "s"), 2: ("image", "s"), 3: ("command", "*s"), 4: ("args", "*s"),
                   5: ("workingDir", "s"), 6: ("ports", "*m:ContainerPort"), 7: ("env", "*m:EnvVar"),
                   8: ("resources", "m:ResourceRequirements"), 13: ("terminationMessagePath", "s"),
@@ -86,7 +97,8 @@ MESSAGES: dict[str, _S] = {
     "EnvVar": {1: ("name", "s"), 2: ("value", "s")},
     "ResourceRequirements": {1: ("limits", "mq"), 2: ("requests", "mq")},
 }
-KINDS = {"ConfigMap", "Secret", "Namespace", "ServiceAccount", "Service", "Deployment", "Job", "CronJob"}
+KINDS = {"ConfigMap", "Secret", "Namespace", "ServiceAccount", "Service", "Deployment", "Job", "CronJob",
+         "SelfSubjectAccessReview", "SelfSubjectRulesReview", "SelfSubjectReview"}
 
 
 class DecodeError(ValueError):

@@ -31,7 +31,9 @@ class ResourceType:
     verbs: tuple[str, ...] = ALL_VERBS
     categories: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
-    storage: bool = True  # False for computed types (metrics) that are never stored
+    storage: bool = True  # False for computed types (metrics, reviews) that are never stored
+    # CRD additionalPrinterColumns: (name, type, priority, jsonPath)
+    printer_columns: tuple[tuple[str, str, int, str], ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -111,6 +113,12 @@ BUILTINS: tuple[ResourceType, ...] = (
     _rt("apiextensions.k8s.io/v1", "customresourcedefinitions", "CustomResourceDefinition", False,
         "crd crds", "api-extensions", "status"),
     _rt("discovery.k8s.io/v1", "endpointslices", "EndpointSlice", True),
+    ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
+                 "", (), ("create",), storage=False),
+    ResourceType("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False,
+                 "", (), ("create",), storage=False),
+    ResourceType("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False,
+                 "", (), ("create",), storage=False),
     ResourceType("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, "", (), READ_VERBS,
                  storage=False),
     ResourceType("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, "", (), READ_VERBS,

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from . import discovery, errors, handlers, openapi, subresources
+from . import discovery, errors, handlers, openapi, reviews, subresources
 from . import exec as pod_exec
 from .control import ControlState
 from .handlers import Target
@@ -81,9 +81,14 @@ async def dispatch(cluster: Cluster, request: Request) -> Response:
 
 async def _resource(cluster: Cluster, request: Request, target: Target, watch: bool) -> Response:
     state, method = cluster.state, request.method
-    cluster.control.count(_verb(method, target, watch or flag(request, "watch")), _resource_name(target))
+    verb = _verb(method, target, watch or flag(request, "watch"))
+    cluster.control.count(verb, _resource_name(target))
+    if not target.subresource and verb not in target.rt.verbs:
+        raise errors.method_not_allowed()
     if not target.rt.storage:
-        return subresources.metrics(request, state, target)
+        if target.rt.group == "metrics.k8s.io":
+            return subresources.metrics(request, state, target)
+        return await reviews.handle(request, target)
     if target.subresource:
         return await subresources.handle(request, cluster, target)
     if method == "GET":

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from . import crds, defaults, errors, validation
+from . import crds, defaults, errors, eventsv1, validation
 from .clock import Clock
 from .resources import ResourceRegistry, ResourceType
 
@@ -72,23 +72,35 @@ class ClusterState:
         """The oldest RV from which a watch can resume without a 410."""
         return self.history[0][0] - 1 if len(self.history) == self.history.maxlen else 0
 
+    def _core_events(self) -> ResourceType:
+        core = self.resources.get("", "v1", "events")
+        assert core is not None
+        return core
+
     def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any] | None:
+        if rt.key == eventsv1.KEY:
+            return eventsv1.to_v1(self.get(self._core_events(), namespace, name))
         obj = self._bucket(rt).get((namespace or "", name))
         return copy_obj(obj) if obj is not None else None
 
     def scan(self, rt: ResourceType, namespace: str | None = None) -> list[dict[str, Any]]:
         """Stored objects (do not mutate), sorted by namespace/name."""
+        if rt.key == eventsv1.KEY:
+            return [e for e in map(eventsv1.to_v1, self.scan(self._core_events(), namespace)) if e is not None]
         bucket = self._bucket(rt)
         keys = sorted(k for k in bucket if k[0] == namespace) if namespace else sorted(bucket)
         return [bucket[k] for k in keys]
 
-    def encoded(self, obj: dict[str, Any]) -> bytes:
-        """The JSON of a stored object (from scan), cached until the object is replaced."""
+    def encoded(self, rt: ResourceType, obj: dict[str, Any]) -> bytes:
+        """The JSON of an object from scan, cached while it is the stored version."""
         hit = self._encoded.get(id(obj))
         if hit is not None and hit[0] is obj:
             return hit[1]
         data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
-        self._encoded[id(obj)] = (obj, data)
+        meta = obj.get("metadata") or {}
+        key = (meta.get("namespace", "") if rt.namespaced else "", meta.get("name", ""))
+        if self._objects.get(rt.key, {}).get(key) is obj:
+            self._encoded[id(obj)] = (obj, data)
         return data
 
     def count(self) -> int:
@@ -120,6 +132,8 @@ class ClusterState:
     # -- writing ------------------------------------------------------------------------------
 
     def create(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        if rt.key == eventsv1.KEY:
+            return eventsv1.to_v1(self.create(self._core_events(), eventsv1.to_core(obj))) or {}
         obj = self.prepare_create(rt, obj)
         if rt.key == crds.CRD_KEY:
             crds.register(self.resources, obj)
@@ -150,6 +164,8 @@ class ClusterState:
         return obj
 
     def update(self, rt: ResourceType, obj: dict[str, Any], subresource: str | None = None) -> dict[str, Any]:
+        if rt.key == eventsv1.KEY:
+            return eventsv1.to_v1(self.update(self._core_events(), eventsv1.to_core(obj), subresource)) or {}
         meta = obj.get("metadata") or {}
         namespace = meta.get("namespace", "") if rt.namespaced else ""
         name = meta.get("name", "")
@@ -181,6 +197,9 @@ class ClusterState:
         grace_seconds: int | None = None,
         preconditions: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        if rt.key == eventsv1.KEY:
+            core = self.delete(self._core_events(), namespace, name, propagation, grace_seconds, preconditions)
+            return eventsv1.to_v1(core) or {}
         current = self._bucket(rt).get((namespace or "", name))
         if current is None:
             raise errors.not_found(rt.group, rt.plural, name)

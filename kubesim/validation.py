@@ -88,7 +88,68 @@ def _labels(meta: dict[str, Any]) -> list[Cause]:
     return causes
 
 
+# Fields the typed clients cannot deserialise without (kind -> paths; [] walks a list).
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "Ingress": ("spec.rules[].http.paths[].pathType", "spec.rules[].http.paths[].backend"),
+    "HorizontalPodAutoscaler": ("spec.scaleTargetRef.kind", "spec.scaleTargetRef.name", "spec.maxReplicas"),
+    "RoleBinding": ("roleRef.apiGroup", "roleRef.kind", "roleRef.name", "subjects[].kind", "subjects[].name"),
+    "ClusterRoleBinding": ("roleRef.apiGroup", "roleRef.kind", "roleRef.name", "subjects[].kind",
+                           "subjects[].name"),
+    "Role": ("rules[].verbs",),
+    "ClusterRole": ("rules[].verbs",),
+    "StorageClass": ("provisioner",),
+    "CustomResourceDefinition": ("spec.group", "spec.names.plural", "spec.names.kind", "spec.scope",
+                                 "spec.versions"),
+    "EndpointSlice": ("addressType", "endpoints", "endpoints[].addresses"),
+    "LimitRange": ("spec.limits",),
+    "ControllerRevision": ("revision",),
+}
+_COMMON_REQUIRED = ("metadata.ownerReferences[].apiVersion", "metadata.ownerReferences[].kind",
+                    "metadata.ownerReferences[].name", "metadata.ownerReferences[].uid")
+
+
+def _missing(obj: Any, parts: list[str], prefix: str) -> list[str]:
+    if not parts:
+        return []
+    head, rest = parts[0], parts[1:]
+    many = head.endswith("[]")
+    name = head.removesuffix("[]")
+    value = obj.get(name) if isinstance(obj, dict) else None
+    path = f"{prefix}.{name}" if prefix else name
+    if value is None or value == "":
+        return [path] if not many or not rest else []
+    if not many:
+        return _missing(value, rest, path)
+    found: list[str] = []
+    for index, item in enumerate(value if isinstance(value, list) else []):
+        found += _missing(item, rest, f"{path}[{index}]")
+    return found
+
+
+def _required_fields(rt: ResourceType, obj: dict[str, Any]) -> list[Cause]:
+    paths = _REQUIRED.get(rt.kind, ()) + _COMMON_REQUIRED
+    return [required(m) for path in paths for m in _missing(obj, path.split("."), "")]
+
+
+def _event(obj: dict[str, Any]) -> list[Cause]:
+    involved = obj.get("involvedObject")
+    if not isinstance(involved, dict):
+        return [required("involvedObject")]
+    namespace = (obj.get("metadata") or {}).get("namespace", "")
+    involved_ns = involved.get("namespace", "")
+    if involved_ns != namespace and not (not involved_ns and namespace == "default"):
+        return [bad_value("involvedObject.namespace", involved_ns, "does not match event.namespace")]
+    return []
+
+
 def _by_kind(rt: ResourceType, obj: dict[str, Any]) -> list[Cause]:
+    causes = _required_fields(rt, obj)
+    if rt.key == ("", "events"):
+        causes += _event(obj)
+    return causes + _by_kind_spec(rt, obj)
+
+
+def _by_kind_spec(rt: ResourceType, obj: dict[str, Any]) -> list[Cause]:
     spec = obj.get("spec") or {}
     if rt.key == ("", "pods"):
         return _pod_spec(spec, "spec")

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from . import errors, selectors, tables
+from . import errors, eventsv1, selectors, tables
 from .handlers import Target
 from .httputil import JSON, dumps, flag, int_param, wants_table
 from .store import Change, ClusterState
@@ -54,7 +54,9 @@ def translate(change: Change, target: Target, match: Callable[[dict[str, Any] | 
         str, dict[str, Any]] | None:
     """The event one watcher sees for a change: objects leaving its selector show up as DELETED."""
     _, etype, rt, obj, prev = change
-    if rt.key != target.rt.key:
+    if target.rt.key == eventsv1.KEY and rt.key == ("", "events"):
+        obj, prev = eventsv1.to_v1(obj) or {}, eventsv1.to_v1(prev)
+    elif rt.key != target.rt.key:
         return None
     now, before = match(obj), match(prev)
     if etype == "ADDED":

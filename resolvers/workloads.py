@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.errors import BadUserInput
+
 Obj = dict[str, Any]
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 WORKLOAD_STATUSES = ("running", "progressing", "degraded", "failed", "completed", "suspended", "scaled-down")
+
+
+def workload_kind(name: str) -> str:
+    """A workload kind from its name or plural, any case; BAD_USER_INPUT for anything else."""
+    for known in WORKLOAD_KINDS:
+        if name.lower() in (known.lower(), known.lower() + "s"):
+            return known
+    raise BadUserInput.field("kind", f"must be one of {', '.join(WORKLOAD_KINDS)}")
 
 
 def replicas(obj: Obj) -> tuple[int, int]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.types import Info
 
 from app.errors import BadUserInput
 from resolvers import kube
-from resolvers.workloads import WORKLOAD_KINDS, WORKLOAD_STATUSES, workload_status
+from resolvers.workloads import WORKLOAD_KINDS, WORKLOAD_STATUSES, workload_kind, workload_status
 from schema.kube import ClusterSummary, KubeNamespace, KubeNode, KubeObject, NodePool, Pod, Workload
 from schema.permissions import check_cluster
 
@@ -22,6 +22,18 @@ async def _read(info: Info, cluster_id: str, kind: str) -> list[dict]:
     ctx: RequestContext = info.context
     await check_cluster(ctx, cluster_id, "clusters:read")
     return await kube.items(ctx, cluster_id, kind)
+
+
+def _generic(kind: str, description: str) -> Any:
+    """A list field of one kind, as KubeObjects, filtered like every list of the cluster."""
+
+    async def resolve(
+        self: Any, info: Info, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[KubeObject]:
+        objects = kube.select(await _read(info, str(self.id), kind), namespace, label_selector)
+        return [KubeObject.of(o, str(self.id)) for o in objects]
+
+    return strawberry.field(resolver=resolve, description=description)
 
 
 @strawberry.type
@@ -98,6 +110,27 @@ class ClusterState:
         objects = kube.select(await _read(info, str(self.id), "Pod"), namespace, label_selector, search)
         return [Pod.of(o, str(self.id)) for o in objects]
 
+    services: list[KubeObject] = _generic("Service", "Services")
+    ingresses: list[KubeObject] = _generic("Ingress", "Ingresses")
+    config_maps: list[KubeObject] = _generic("ConfigMap", "ConfigMaps")
+    persistent_volume_claims: list[KubeObject] = _generic("PersistentVolumeClaim", "PersistentVolumeClaims")
+    persistent_volumes: list[KubeObject] = _generic("PersistentVolume", "PersistentVolumes")
+    storage_classes: list[KubeObject] = _generic("StorageClass", "StorageClasses")
+    events: list[KubeObject] = _generic("Event", "Events, oldest first as the cluster keeps them")
+    resource_quotas: list[KubeObject] = _generic("ResourceQuota", "ResourceQuotas with their usage")
+    horizontal_pod_autoscalers: list[KubeObject] = _generic("HorizontalPodAutoscaler", "HorizontalPodAutoscalers")
+    custom_resource_definitions: list[KubeObject] = _generic("CustomResourceDefinition", "CRDs")
+
+    @strawberry.field(description="Secrets: metadata and key names; values only with includeData and secrets:read.")
+    async def secrets(
+        self, info: Info, namespace: str | None = None, label_selector: str | None = None, include_data: bool = False
+    ) -> list[KubeObject]:
+        cid = str(self.id)
+        if include_data:
+            await check_cluster(info.context, cid, "secrets:read")
+        objects = kube.select(await _read(info, cid, "Secret"), namespace, label_selector)
+        return [KubeObject.of(o if include_data else kube.without_secret_data(o), cid) for o in objects]
+
     @strawberry.field(description="Objects of any kind the cluster serves (kind, plural or short name).")
     async def resources(
         self, info: Info, kind: str, namespace: str | None = None, label_selector: str | None = None
@@ -110,12 +143,7 @@ class ClusterState:
 
 
 def _workload_kinds(kind: str | None) -> tuple[str, ...]:
-    if kind is None:
-        return WORKLOAD_KINDS
-    for known in WORKLOAD_KINDS:
-        if kind.lower() in (known.lower(), known.lower() + "s"):
-            return (known,)
-    raise BadUserInput.field("kind", f"must be one of {', '.join(WORKLOAD_KINDS)}")
+    return WORKLOAD_KINDS if kind is None else (workload_kind(kind),)
 
 
 def _label(node: KubeNode, key: str) -> str | None:

@@ -26,15 +26,42 @@ from schema.audit import AuditQuery
 from schema.auth import AuthMutation, AuthQuery
 from schema.clusters import ClusterMutation, ClusterQuery
 from schema.errors import ErrorCodes
+from schema.fleet import FleetQuery
 from schema.limits import QueryCost, directive_limit
+from schema.namespaces import NamespaceMutation
 from schema.nodes import NodeQuery
 from schema.roles import RoleMutation, RoleQuery
 from schema.scalars import DateTime
 from schema.tenants import TenantMutation, TenantQuery
 from schema.users import UserMutation, UserQuery
+from schema.workload_actions import WorkloadActionMutation, WorkloadActionQuery
 
-Query = merge_types("Query", (UserQuery, TenantQuery, RoleQuery, AuthQuery, AuditQuery, ClusterQuery, NodeQuery))
-Mutation = merge_types("Mutation", (AuthMutation, TenantMutation, UserMutation, RoleMutation, ClusterMutation))
+Query = merge_types(
+    "Query",
+    (
+        UserQuery,
+        TenantQuery,
+        RoleQuery,
+        AuthQuery,
+        AuditQuery,
+        ClusterQuery,
+        FleetQuery,
+        NodeQuery,
+        WorkloadActionQuery,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        AuthMutation,
+        TenantMutation,
+        UserMutation,
+        RoleMutation,
+        ClusterMutation,
+        NamespaceMutation,
+        WorkloadActionMutation,
+    ),
+)
 
 CONFIG = StrawberryConfig(scalar_map={datetime: DateTime})
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"

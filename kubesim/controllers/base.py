@@ -114,9 +114,6 @@ class Context:
                 fired += 1
         return fired
 
-    def next_timer(self) -> float | None:
-        return self._timers[0][0] if self._timers else None
-
     # -- events ---------------------------------------------------------------------------------
 
     def event(self, obj: dict[str, Any], kind: str, reason: str, message: str, component: str) -> None:

@@ -55,9 +55,6 @@ class Cache:
         for bucket in list(self._objects.get(key, {}).values()):
             yield from list(bucket.values())
 
-    def namespaces_with(self, key: TypeKey) -> list[str]:
-        return [ns for ns, bucket in self._objects.get(key, {}).items() if bucket]
-
     def dependents(self, uid: str) -> list[Ref]:
         return sorted(self._dependents.get(uid, ()))
 

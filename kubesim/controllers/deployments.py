@@ -10,7 +10,7 @@ from kubesim.controllers.base import Context, Controller, Key
 from kubesim.controllers.cache import controller_ref
 from kubesim.controllers.replicasets import REPLICASETS
 from kubesim.controllers.util import deleting, int_or_percent, owner_ref, revision, set_condition, template_hash
-from kubesim.controllers.workloads import write_status
+from kubesim.controllers.workloads import adopt, write_status
 from kubesim.resources import ResourceType
 
 DEPLOYMENTS = ("apps", "deployments")
@@ -213,6 +213,7 @@ def reconcile(ctx: Context, key: Key) -> None:
     deploy = ctx.obj(DEPLOYMENTS, key[0], key[1])
     if deploy is None or deleting(deploy):
         return
+    adopt(ctx, deploy, REPLICASETS, deploy["spec"].get("selector"))
     rss = [rs for rs in ctx.cache.owned(REPLICASETS, deploy) if not deleting(rs)]
     if deploy["spec"].get("paused"):
         new = find_new(deploy, rss)

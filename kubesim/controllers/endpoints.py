@@ -69,18 +69,21 @@ def _ports(service: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[str
     return ports
 
 
-def _address(pod: dict[str, Any]) -> dict[str, Any]:
-    meta = pod["metadata"]
-    return {"ip": pod["status"]["podIP"], "nodeName": pod["spec"].get("nodeName"),
-            "targetRef": {"kind": "Pod", "namespace": meta.get("namespace"), "name": meta["name"],
-                          "uid": meta.get("uid")}}
+def _address(pod: dict[str, Any], service: str = "") -> dict[str, Any]:
+    meta, spec = pod["metadata"], pod["spec"]
+    address = {"ip": pod["status"]["podIP"], "nodeName": spec.get("nodeName"),
+               "targetRef": {"kind": "Pod", "namespace": meta.get("namespace"), "name": meta["name"],
+                             "uid": meta.get("uid")}}
+    if spec.get("hostname") and spec.get("subdomain") == service:
+        address["hostname"] = spec["hostname"]
+    return address
 
 
 def _endpoints(service: dict[str, Any], pods: list[dict[str, Any]], ports: list[dict[str, Any]]) -> dict[str, Any]:
     publish = (service.get("spec") or {}).get("publishNotReadyAddresses")
-    ready = [_address(p) for p in pods if publish or pod_ready(p)]
-    waiting = [_address(p) for p in pods if not (publish or pod_ready(p))]
     meta = service["metadata"]
+    ready = [_address(p, meta["name"]) for p in pods if publish or pod_ready(p)]
+    waiting = [_address(p, meta["name"]) for p in pods if not (publish or pod_ready(p))]
     body: dict[str, Any] = {"metadata": {"name": meta["name"], "namespace": meta.get("namespace"),
                                          "labels": dict(meta.get("labels") or {})}}
     subset: dict[str, Any] = {}

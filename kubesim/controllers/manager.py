@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from kubesim.controllers.base import Context, Controller
 from kubesim.controllers.cache import Cache
 from kubesim.controllers.events import Recorder
+from kubesim.crds import CRD_KEY
 from kubesim.errors import ApiError
 from kubesim.resources import ResourceType
 
@@ -20,6 +21,8 @@ log = logging.getLogger("kubesim.controllers")
 BATCH = 64  # reconciles between two yields to the event loop
 TICK = 0.5  # simulated seconds between two timer checks (at least 20ms of real time)
 QUIET = {403, 404, 409, 410, 422}
+# events.k8s.io/v1 Events are served as a view of core/v1 Events; the cache follows the core type only
+VIEWS = {("events.k8s.io", "events")}
 
 
 class ControllerManager:
@@ -43,7 +46,7 @@ class ControllerManager:
         self._attached = True
         existing: list[tuple[ResourceType, dict[str, Any]]] = []
         for rt in self.state.resources.all():
-            if rt.storage:
+            if rt.storage and rt.key not in VIEWS:
                 for obj in _stored(self.state, rt):
                     self.cache.apply("ADDED", rt, obj)
                     existing.append((rt, obj))
@@ -57,10 +60,24 @@ class ControllerManager:
             self._attached = False
 
     def _on_change(self, event: str, rt: ResourceType, obj: dict[str, Any]) -> None:
-        if not rt.storage:
+        if not rt.storage or rt.key in VIEWS:
             return
         old = self.cache.apply(event, rt, obj)
         self._trigger(event, rt, obj, old)
+        if event == "DELETED" and rt.key == CRD_KEY:
+            self._forget(obj)
+
+    def _forget(self, crd: dict[str, Any]) -> None:
+        """A deleted CRD takes its custom resources with it, without DELETED events: drop them too."""
+        spec = crd.get("spec") or {}
+        key = (spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
+        rt = self.cache.types.get(key)
+        if rt is None:
+            return
+        for obj in list(self.cache.all(key)):
+            self.cache.apply("DELETED", rt, obj)
+            self._trigger("DELETED", rt, obj, obj)
+        del self.cache.types[key]
 
     def _trigger(self, event: str, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         for controller in self.controllers.values():
@@ -78,7 +95,7 @@ class ControllerManager:
         try:
             self.controllers[name].reconcile(self.ctx, key)
         except ApiError as exc:
-            if exc.code == 409:
+            if exc.reason == "Conflict":
                 self.ctx.after(0.2, name, key)
             if exc.code not in QUIET:
                 self.errors += 1

@@ -27,7 +27,7 @@ def triggers(ctx: Context, event: str, rt: ResourceType, obj: dict[str, Any],
 def _contents(ctx: Context, namespace: str) -> list[tuple[ResourceType, dict[str, Any]]]:
     found: list[tuple[ResourceType, dict[str, Any]]] = []
     for key, rt in list(ctx.cache.types.items()):
-        if rt.namespaced:
+        if rt.namespaced and ctx.state.resources.get(rt.group, rt.version, rt.plural) is not None:
             found.extend((rt, obj) for obj in ctx.cache.in_namespace(key, namespace))
     return found
 

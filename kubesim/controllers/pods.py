@@ -23,6 +23,7 @@ from kubesim.resources import ResourceType
 RUN_SECONDS = "kubesim.io/run-seconds"
 FAIL = "kubesim.io/fail"
 CRASH_LOOP = "kubesim.io/crash-loop"
+ORPHAN_QUARANTINE = 40.0  # seconds a pod's node must stay absent before the pod is collected
 
 
 def pull_delay(pod: dict[str, Any]) -> float:
@@ -100,6 +101,18 @@ def _container_states(pod: dict[str, Any], state: dict[str, Any], ready: bool, s
     return result
 
 
+def _init_states(pod: dict[str, Any], started: str, finished: str) -> list[dict[str, Any]]:
+    """Init containers have all run to completion by the time the app containers start."""
+    states = []
+    for container in (pod.get("spec") or {}).get("initContainers") or []:
+        done = {"exitCode": 0, "reason": "Completed", "startedAt": started, "finishedAt": finished,
+                "containerID": _container_id(pod, container["name"])}
+        states.append({"name": container["name"], "state": {"terminated": done}, "lastState": {}, "ready": True,
+                       "restartCount": 0, "image": container.get("image", ""),
+                       "imageID": _image_id(container.get("image", "")), "started": False})
+    return states
+
+
 def _write(ctx: Context, pod: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
     fresh = ctx.state.get(ctx.rt(*PODS), pod["metadata"].get("namespace"), pod["metadata"]["name"])
     if fresh is None:
@@ -131,6 +144,9 @@ def _running(ctx: Context, pod: dict[str, Any], node: dict[str, Any], status: di
     ready = readiness_delay(pod) <= 0
     status["containerStatuses"] = _container_states(
         pod, {"running": {"startedAt": format_time(now)}}, ready, True)
+    inits = _init_states(pod, status.get("startTime") or format_time(now), format_time(now))
+    if inits:
+        status["initContainerStatuses"] = inits
     status["conditions"] = _conditions(status, ready, now, None if ready else "ContainersNotReady")
     written = _write(ctx, pod, status)
     for container in (pod.get("spec") or {}).get("containers") or []:
@@ -258,11 +274,15 @@ def sync(ctx: Context, pod: dict[str, Any], node: dict[str, Any], key: Key) -> N
 
 def reconcile(ctx: Context, key: Key) -> None:
     pod = ctx.obj(PODS, key[0], key[1])
-    if pod is None or deleting(pod) or is_terminal(pod):
-        return
-    node_name = (pod.get("spec") or {}).get("nodeName")
+    node_name = (pod or {}).get("spec", {}).get("nodeName")
     node = ctx.obj(NODES, "", node_name) if node_name else None
-    if node is None or node_index(node) is None:
+    if pod is not None and node_name and node is None and not deleting(pod):
+        collect(ctx, key)
+        return
+    ctx.memory.get("pods.orphaned", {}).pop(key, None)
+    if pod is None or deleting(pod):
+        return
+    if node is None or node_index(node) is None or is_terminal(pod):
         return
     sync(ctx, pod, node, key)
 
@@ -271,10 +291,19 @@ def triggers(ctx: Context, event: str, rt: ResourceType, obj: dict[str, Any],
              old: dict[str, Any] | None) -> list[Key]:
     if rt.key == PODS and event != "DELETED" and (obj.get("spec") or {}).get("nodeName"):
         return [(obj["metadata"].get("namespace", ""), obj["metadata"]["name"])]
-    if rt.key == NODES and event != "DELETED" and (old is None or node_index(old) != node_index(obj)):
+    if rt.key == NODES and (event == "DELETED" or old is None or node_index(old) != node_index(obj)):
         return [(p["metadata"].get("namespace", ""), p["metadata"]["name"])
                 for p in ctx.cache.pods_on(obj["metadata"]["name"])]
     return []
+
+
+def collect(ctx: Context, key: Key) -> None:
+    """Pod garbage collection: a pod bound to a node that stays absent for a while is deleted."""
+    missing: dict[Key, datetime] = ctx.memory.setdefault("pods.orphaned", {})
+    since = missing.setdefault(key, ctx.now())
+    if ctx.wait_until(since + timedelta(seconds=ORPHAN_QUARANTINE), "pods", key):
+        missing.pop(key, None)
+        ctx.state.delete(ctx.rt(*PODS), key[0], key[1])
 
 
 CONTROLLER = Controller("pods", triggers, reconcile)

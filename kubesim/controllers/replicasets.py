@@ -9,6 +9,7 @@ from kubesim.controllers.base import Context, Controller, Key
 from kubesim.controllers.cache import PODS, controller_ref
 from kubesim.controllers.util import deleting, pod_available, pod_ready, ready_since
 from kubesim.controllers.workloads import (
+    adopt,
     create_pod,
     delete_pod,
     deletion_order,
@@ -72,6 +73,7 @@ def reconcile(ctx: Context, key: Key) -> None:
     rs = ctx.obj(REPLICASETS, key[0], key[1])
     if rs is None or deleting(rs):
         return
+    adopt(ctx, rs, PODS, (rs.get("spec") or {}).get("selector"))
     _scale(ctx, rs, live_pods(ctx, rs), int((rs.get("spec") or {}).get("replicas", 1)))
     write_status(ctx, REPLICASETS, rs, _status(ctx, rs, key))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 from kubesim.controllers.base import Context, Controller, Key
@@ -59,7 +60,12 @@ def _affinity_ok(spec: dict[str, Any], node: dict[str, Any]) -> bool:
 def allocatable(node: dict[str, Any]) -> tuple[int, int, int]:
     """(millicores, bytes, pods) the node offers."""
     alloc = (node.get("status") or {}).get("allocatable") or {}
-    return milli(alloc.get("cpu", "0")), whole(alloc.get("memory", "0")), whole(alloc.get("pods", "110"))
+    return _capacity(alloc.get("cpu", "0"), alloc.get("memory", "0"), alloc.get("pods", "110"))
+
+
+@lru_cache(maxsize=1024)
+def _capacity(cpu: str, memory: str, pods: str) -> tuple[int, int, int]:
+    return milli(cpu), whole(memory), whole(pods)
 
 
 def placement(pod: dict[str, Any]) -> str:
@@ -112,6 +118,7 @@ def _node_filter(pod: dict[str, Any], node: dict[str, Any]) -> str:
 
 
 def _score(ctx: Context, node: dict[str, Any], need: tuple[int, int]) -> tuple[float, int, str]:
+    """Least allocated first: the larger of the cpu and memory shares after placing the pod."""
     cpu_cap, memory_cap, _ = allocatable(node)
     cpu, memory, count = ctx.cache.node_load.get(node["metadata"]["name"], (0, 0, 0))
     cpu_share = (cpu + need[0]) / max(cpu_cap, 1)

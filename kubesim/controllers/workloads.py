@@ -6,8 +6,8 @@ import copy
 from typing import Any
 
 from kubesim.controllers.base import Context
-from kubesim.controllers.cache import PODS, is_terminal
-from kubesim.controllers.util import deleting, owner_ref, pod_ready, unique_name
+from kubesim.controllers.cache import PODS, controller_ref, is_terminal
+from kubesim.controllers.util import deleting, matches, owner_ref, pod_ready, unique_name
 
 REVISIONS = ("apps", "controllerrevisions")
 
@@ -87,6 +87,20 @@ def ensure_revision(ctx: Context, owner: dict[str, Any], name: str, template: di
         "revision": number,
     }
     return ctx.state.create(ctx.rt(*REVISIONS), revision)
+
+
+def adopt(ctx: Context, owner: dict[str, Any], key: tuple[str, str], selector: dict[str, Any] | None) -> None:
+    """Take ownership of orphans matching ``selector``, as controllers adopt what they select."""
+    if not selector or not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        return
+    for obj in ctx.cache.in_namespace(key, owner["metadata"].get("namespace", "")):
+        if controller_ref(obj) is not None or deleting(obj) or not matches(selector, obj["metadata"].get("labels")):
+            continue
+        fresh = ctx.state.get(ctx.rt(*key), obj["metadata"].get("namespace"), obj["metadata"]["name"])
+        if fresh is not None:
+            fresh["metadata"]["ownerReferences"] = [*(fresh["metadata"].get("ownerReferences") or []),
+                                                    owner_ref(owner)]
+            ctx.state.update(ctx.rt(*key), fresh)
 
 
 def write_status(ctx: Context, key: tuple[str, str], obj: dict[str, Any], status: dict[str, Any]) -> None:

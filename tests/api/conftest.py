@@ -20,7 +20,13 @@ SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 @pytest.fixture(scope="session")
 async def services(database_url: str) -> AsyncIterator[Services]:
-    settings = load_settings(database_url=database_url, secret_key=SECRET, lockout_threshold=3)
+    settings = load_settings(
+        database_url=database_url,
+        secret_key=SECRET,
+        lockout_threshold=3,
+        k8s_breaker_reset_seconds=1,
+        cluster_health_seconds=0,
+    )
     services = Services.from_settings(settings)
     yield services
     await services.db.dispose()

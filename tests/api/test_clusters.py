@@ -184,3 +184,68 @@ async def test_per_cluster_role_override_applies(registered: tuple[TenantUsers, 
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+FLEET_WORKLOADS = """query($t:ID!,$k:String){ workloads(tenantId:$t, kind:$k){
+  items { clusterId kind name namespace status } errors { clusterId clusterName code message } } }"""
+
+
+async def test_fleet_wide_reads_are_partial_when_a_cluster_is_down(
+    registered: tuple[TenantUsers, list[str]], api: Api, kube: Fleet, services: Any
+) -> None:
+    tenant, ids = registered
+    both = (await api.ok(FLEET_WORKLOADS, {"t": tenant.id, "k": None}, tenant.tokens["viewer"]))["workloads"]
+    assert {w["clusterId"] for w in both["items"]} == set(ids) and both["errors"] == []
+    namespaces = (
+        await api.ok(
+            "query($t:ID!){ namespaces(tenantId:$t){ items { clusterId name } errors { code } } }",
+            {"t": tenant.id},
+            tenant.tokens["viewer"],
+        )
+    )["namespaces"]
+    assert {n["clusterId"] for n in namespaces["items"]} == set(ids)
+    await kube.set_reachable("cluster-1", False)
+    try:
+        jobs: dict[str, Any] = {}
+        for _ in range(40):  # warm caches notice the lost watch, then answer with the cluster's error
+            jobs = (await api.ok(FLEET_WORKLOADS, {"t": tenant.id, "k": "Job"}, tenant.tokens["viewer"]))["workloads"]
+            if jobs["errors"]:
+                break
+            await asyncio.sleep(0.25)
+        assert {w["clusterId"] for w in jobs["items"]} <= {ids[0]}
+        assert [(e["clusterId"], e["clusterName"], e["code"]) for e in jobs["errors"]] == [
+            (ids[1], "cluster-1", "UPSTREAM_UNAVAILABLE")
+        ]
+        changes = await services.health.check_all()
+        assert [(c.cluster_id, c.new) for c in changes if c.cluster_id in ids] == [(ids[1], "disconnected")]
+        listed = await api.ok(
+            "query($t:ID!){ clusters(tenantId:$t){ nodes { id status lastError } } }",
+            {"t": tenant.id},
+            tenant.tokens["viewer"],
+        )
+        status = {c["id"]: (c["status"], c["lastError"]) for c in listed["clusters"]["nodes"]}
+        assert status[ids[0]] == ("connected", None)
+        assert status[ids[1]][0] == "disconnected" and status[ids[1]][1]
+    finally:
+        await kube.set_reachable("cluster-1", True)
+    recovered = []
+    for _ in range(40):  # the cluster's circuit breaker lets a trial call through after its reset delay
+        recovered += [(c.cluster_id, c.new) for c in await services.health.check_all() if c.cluster_id in ids]
+        if recovered:
+            break
+        await asyncio.sleep(0.25)
+    assert recovered == [(ids[1], "connected")]
+
+
+async def test_secret_values_need_the_secrets_permission(registered: tuple[TenantUsers, list[str]], api: Api) -> None:
+    tenant, ids = registered
+    query = "query($i:ID!,$d:Boolean!){ cluster(id:$i){ secrets(includeData:$d){ name raw } } }"
+    plain = (await api.ok(query, {"i": ids[0], "d": False}, tenant.tokens["viewer"]))["cluster"]["secrets"]
+    assert plain and all("data" not in s["raw"] and "dataKeys" in s["raw"] for s in plain)
+    assert await api.code(query, {"i": ids[0], "d": True}, tenant.tokens["viewer"]) == "FORBIDDEN"
+    full = (await api.ok(query, {"i": ids[0], "d": True}, tenant.tokens["operator"]))["cluster"]["secrets"]
+    assert any("data" in s["raw"] for s in full)
+    generic = await api.ok(
+        'query($i:ID!){ cluster(id:$i){ resources(kind:"secrets"){ raw } } }', {"i": ids[0]}, tenant.tokens["viewer"]
+    )
+    assert all("data" not in s["raw"] for s in generic["cluster"]["resources"])

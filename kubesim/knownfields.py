@@ -83,6 +83,8 @@ def unknown_fields(rt: ResourceType, obj: dict[str, Any]) -> list[str]:
 
 
 def _check(key: str, value: Any, fields: _T, prefix: str, found: list[str]) -> None:
+    if key.startswith("$"):
+        return
     path = f"{prefix}.{key}" if prefix else key
     if key not in fields:
         found.append(path)
@@ -98,3 +100,28 @@ def _check(key: str, value: Any, fields: _T, prefix: str, found: list[str]) -> N
             item_path = f"{path}[{index}]" if many else path
             for sub_key, sub_value in item.items():
                 _check(sub_key, sub_value, sub_fields, item_path, found)
+
+
+def prune(rt: ResourceType, obj: dict[str, Any]) -> None:
+    """Drop the fields a typed decoder would drop (Ignore and Warn keep the request, not the fields)."""
+    fields = KINDS.get(rt.kind) if rt.group in ("", "apps", "batch") else None
+    if fields is not None:
+        _prune(obj, fields, top=True)
+
+
+def _prune(obj: dict[str, Any], fields: _T, top: bool = False) -> None:
+    for key in list(obj):
+        if top and key in ("apiVersion", "kind"):
+            continue
+        if key not in fields:
+            del obj[key]
+            continue
+        type_name = fields[key]
+        if not type_name:
+            continue
+        sub_fields = TYPES[type_name.removesuffix("[]")]
+        value = obj[key]
+        items = value if type_name.endswith("[]") and isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, dict):
+                _prune(item, sub_fields)

@@ -1,0 +1,99 @@
+"""Namespace mutations: create (with a quota), relabel, delete, set the quota, scale everything in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from resolvers import namespaces as resolve
+from schema.kube import KubeNamespace, KubeObject
+from schema.kube_results import KubeDeletion, ScaleChange, allowed_cluster
+from schema.permissions import SignedIn
+
+PERMISSION = "clusters:write"
+
+
+@strawberry.input(
+    description="Limits of the namespace's ResourceQuota `default-quota`; quantities as Kubernetes writes them."
+)
+class NamespaceQuotaInput:
+    cpu: str | None = strawberry.field(default=None, description="requests.cpu, e.g. 4 or 500m")
+    memory: str | None = strawberry.field(default=None, description="requests.memory, e.g. 8Gi")
+    limits_cpu: str | None = None
+    limits_memory: str | None = None
+    storage: str | None = strawberry.field(default=None, description="requests.storage")
+    pods: int | None = None
+    services: int | None = None
+    persistent_volume_claims: int | None = None
+    config_maps: int | None = None
+    secrets: int | None = None
+
+
+@strawberry.input
+class CreateNamespaceInput:
+    name: str
+    labels: JSON | None = None
+    annotations: JSON | None = None
+    quota: NamespaceQuotaInput | None = None
+
+
+@strawberry.input(description="Merged into the namespace's metadata; a null value removes a key.")
+class UpdateNamespaceInput:
+    labels: JSON | None = None
+    annotations: JSON | None = None
+
+
+def _quota(quota: NamespaceQuotaInput | None) -> dict[str, Any] | None:
+    return dict(vars(quota)) if quota is not None else None
+
+
+@strawberry.type
+class NamespaceMutation:
+    @strawberry.mutation(permission_classes=[SignedIn], description="A namespace, and a ResourceQuota when asked.")
+    async def create_namespace(
+        self, info: Info, cluster_id: strawberry.ID, input: CreateNamespaceInput
+    ) -> KubeNamespace:
+        cluster = await allowed_cluster(info, cluster_id, PERMISSION)
+        data = {
+            "name": input.name,
+            "labels": input.labels,
+            "annotations": input.annotations,
+            "quota": _quota(input.quota),
+        }
+        return KubeNamespace.of(await resolve.create_namespace(info.context, cluster, data), cluster.id)
+
+    @strawberry.mutation(permission_classes=[SignedIn])
+    async def update_namespace(
+        self, info: Info, cluster_id: strawberry.ID, name: str, input: UpdateNamespaceInput
+    ) -> KubeNamespace:
+        cluster = await allowed_cluster(info, cluster_id, PERMISSION)
+        data = {"labels": input.labels, "annotations": input.annotations}
+        return KubeNamespace.of(await resolve.update_namespace(info.context, cluster, name, data), cluster.id)
+
+    @strawberry.mutation(permission_classes=[SignedIn], description="Deletes the namespace and all it holds.")
+    async def delete_namespace(self, info: Info, cluster_id: strawberry.ID, name: str, confirm: bool) -> KubeDeletion:
+        cluster = await allowed_cluster(info, cluster_id, PERMISSION)
+        obj, pending = await resolve.delete_namespace(info.context, cluster, name, confirm)
+        return KubeDeletion.of(obj, cluster.id, pending, "Namespace")
+
+    @strawberry.mutation(permission_classes=[SignedIn], description="Sets limits of `default-quota` (made if missing).")
+    async def update_namespace_quota(
+        self, info: Info, cluster_id: strawberry.ID, name: str, quota: NamespaceQuotaInput
+    ) -> KubeObject:
+        cluster = await allowed_cluster(info, cluster_id, PERMISSION)
+        result = await resolve.update_namespace_quota(info.context, cluster, name, _quota(quota) or {})
+        return KubeObject.of(result, cluster.id)
+
+    @strawberry.mutation(
+        permission_classes=[SignedIn],
+        description="Scales every Deployment and StatefulSet of the namespace (0 parks it); those that changed.",
+    )
+    async def scale_namespace(
+        self, info: Info, cluster_id: strawberry.ID, name: str, replicas: int
+    ) -> list[ScaleChange]:
+        cluster = await allowed_cluster(info, cluster_id, PERMISSION)
+        changes = await resolve.scale_namespace(info.context, cluster, name, replicas)
+        return [ScaleChange.of(c) for c in changes]
