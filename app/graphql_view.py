@@ -1,13 +1,16 @@
-"""The GraphQL endpoint: Strawberry's ASGI view with our context getter."""
+"""The GraphQL endpoint: Strawberry's ASGI view with our context getter and body checks."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from app.context import RequestContext, build_context
 from app.services import Services
@@ -20,3 +23,19 @@ class GraphQLView(GraphQL[RequestContext, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
         return await build_context(self.services, request, response if isinstance(response, Response) else None)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object with a `query`")
+        return parsed
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Every error leaves with a code, including those raised before the schema's extensions ran
+        (a syntax error or the token limit, found while parsing)."""
+        response = await super().process_result(request, result)
+        for error in cast(list[dict[str, Any]], response.get("errors") or []):
+            extensions = error.get("extensions") or {}
+            error["extensions"] = {"code": "BAD_USER_INPUT", **extensions}
+        return response
+

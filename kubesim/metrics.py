@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from kubesim.clock import format_time
-from kubesim.controllers.quantity import parse_quantity
+from kubesim.quantity import parse_quantity
 
 RESOLUTION = 15  # seconds between two samples, as metrics-server scrapes
 WINDOW = "15s"

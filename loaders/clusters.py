@@ -17,7 +17,7 @@ from strawberry.dataloader import DataLoader
 from app.crypto import Sealer
 from app.db.models import Cluster
 from app.db.session import Database
-from app.errors import AppError
+from app.errors import AppError, NotFound
 from app.k8s.cache import Gateway
 from app.k8s.kubeconfig import ClusterConnection
 from loaders.batch import by_id
@@ -31,7 +31,9 @@ def make_cluster_loader(db: Database, scope: str | None) -> DataLoader[str, Clus
 
 def ensure_registered(gateway: Gateway, sealer: Sealer, cluster: Cluster) -> None:
     """Clients are made on first use from the stored, encrypted connection."""
-    if cluster.id not in gateway.registered():
+    try:
+        gateway.client(cluster.id)
+    except NotFound:
         gateway.register(cluster.id, ClusterConnection.from_json(sealer.open(cluster.connection_sealed)))
 
 

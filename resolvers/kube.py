@@ -102,3 +102,30 @@ def without_secret_data(secret: Obj) -> Obj:
     kept = {k: v for k, v in secret.items() if k not in ("data", "stringData")}
     kept["dataKeys"] = sorted((secret.get("data") or {}).keys())
     return kept
+
+
+async def custom_items(ctx: RequestContext, cluster_id: str, name: str) -> list[Obj]:
+    """Objects of a custom kind, through the same watch-fed cache as the built-in ones."""
+    from loaders.clusters import ensure_registered
+
+    cluster = await ctx.loaders.cluster.load(cluster_id)
+    if cluster is None:
+        raise NotFound.of("cluster", cluster_id)
+    gateway = ctx.services.gateway
+    ensure_registered(gateway, ctx.services.sealer, cluster)
+    kind = await gateway.client(cluster_id).discover_kind(name.split(".", 1)[0] if "." in name else name)
+    return list(await gateway.cache(cluster_id, kind).items())
+
+
+async def find(ctx: RequestContext, cluster_id: str, kind: str, namespace: str | None, name: str) -> Obj:
+    """One object by kind and name (built-in or custom kind); Secret values are left out."""
+    from app.k8s.resources import find_kind
+
+    builtin = find_kind(kind)
+    objects = await items(ctx, cluster_id, builtin.kind) if builtin else await custom_items(ctx, cluster_id, kind)
+    for obj in objects:
+        m = meta(obj)
+        if m.get("name") == name and (namespace is None or m.get("namespace") == namespace):
+            return without_secret_data(obj) if obj.get("kind") == "Secret" else obj
+    where = f" in namespace {namespace}" if namespace else ""
+    raise NotFound(f"{kind} {name!r} not found{where} on cluster {cluster_id}")

@@ -20,7 +20,7 @@ from app import audit
 from app.context import RequestContext
 from app.db.models import Cluster
 from app.errors import BadUserInput, NotFound
-from app.k8s.client import ClusterClient
+from app.k8s.client import ClusterClient, KindRef
 from app.k8s.identity import acting_as
 from loaders.clusters import ensure_registered
 
@@ -71,7 +71,7 @@ class ClusterWriter:
     def cluster_id(self) -> str:
         return self.cluster.id
 
-    async def get_or_none(self, kind: str, namespace: str | None, name: str) -> Obj | None:
+    async def get_or_none(self, kind: KindRef, namespace: str | None, name: str) -> Obj | None:
         try:
             return await self.client.get(kind, namespace, name)
         except NotFound:

@@ -27,6 +27,8 @@ from resolvers.kube_writes import ClusterWriter, Obj, meta, writing
 
 _DOCUMENT_START = re.compile(r"^---(\s|$)")
 _FIRST = ("Namespace", "CustomResourceDefinition")  # what other objects of the same text may need
+MAX_OBJECTS = 500
+MAX_NODES = 200_000  # values in all documents, aliases counted each time they are used (no YAML bombs)
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,32 @@ def _check(obj: ManifestObject) -> None:
         raise BadUserInput(message, details=[{"field": "yaml", "message": message, "document": obj.document}])
 
 
+def _bounded(document: int, data: Any, budget: list[int]) -> None:
+    """Counts the values of a document against ``budget``, without following an alias more than needed."""
+    stack = [data]
+    while stack:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise BadUserInput.field("yaml", f"is too large (document {document}): at most {MAX_NODES} values")
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
 def parse_manifest(text: str) -> list[ManifestObject]:
     """The objects of a YAML or JSON text, each checked for apiVersion, kind and metadata.name."""
     if not yaml_content(text):
         raise BadUserInput.field("yaml", "has no objects")
-    objects = [o for n, data in _documents(text) for o in _expand(n, data)]
+    documents, budget = _documents(text), [MAX_NODES]
+    for n, data in documents:
+        _bounded(n, data, budget)
+    objects = [o for n, data in documents for o in _expand(n, data)]
     if not objects:
         raise BadUserInput.field("yaml", "has no objects")
+    if len(objects) > MAX_OBJECTS:
+        raise BadUserInput.field("yaml", f"holds {len(objects)} objects; at most {MAX_OBJECTS} are applied at once")
     for obj in objects:
         _check(obj)
     return objects
@@ -153,7 +174,7 @@ async def _apply_one(
     ns = (meta(obj.body).get("namespace") or namespace) if rk.namespaced else None
     body = {**obj.body, "metadata": {**meta(obj.body), **({"namespace": ns} if ns else {})}}
     client = w.client
-    current = await _current(w, rk, ns, name)
+    current = await w.get_or_none(rk, ns, name)
     action = "created"
     if current is not None:
         preview = await client.patch(rk, ns, name, body, "apply", force=force, dry_run=True)
@@ -162,15 +183,6 @@ async def _apply_one(
         action = "configured"
     result = await client.patch(rk, ns, name, body, "apply", force=force, dry_run=dry_run)
     return Applied(rk.kind, rk.api_version, ns, name, action, result)
-
-
-async def _current(w: ClusterWriter, rk: ResourceKind, namespace: str | None, name: str) -> Obj | None:
-    try:
-        return await w.client.get(rk, namespace, name)
-    except AppError as exc:
-        if exc.code == "NOT_FOUND":
-            return None
-        raise
 
 
 async def apply_manifest(

@@ -8,11 +8,11 @@ from app.context import RequestContext
 from app.db.models import AuditLog
 from app.errors import NotFound
 from app.ids import kind_of
-from resolvers import roles, tenants, users
+from resolvers import clusters, roles, tenants, users
 from resolvers.common import get_or_404
-from schema.permissions import check
+from schema.permissions import check, check_cluster
 
-NEEDS = {"tenant": (), "user": ("users:read",), "role": ("roles:read",), "audit": ("audit:read",)}
+NEEDS = {"tenant": (), "user": ("users:read",), "role": ("roles:read",), "audit": ("audit:read",), "cluster": ()}
 
 
 async def load_node(ctx: RequestContext, identifier: str) -> tuple[str, Any]:
@@ -31,6 +31,10 @@ async def load_node(ctx: RequestContext, identifier: str) -> tuple[str, Any]:
         return kind, user
     if kind == "role":
         return kind, await roles.get_role(ctx, identifier)
+    if kind == "cluster":
+        cluster = await clusters.get_cluster(ctx, identifier)
+        await check_cluster(ctx, cluster.id, "clusters:read")
+        return kind, cluster
     async with ctx.db.session(ctx.scope) as session:
         return kind, await get_or_404(session, AuditLog, identifier, "object")
 

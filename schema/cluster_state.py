@@ -9,9 +9,10 @@ import strawberry
 from strawberry.types import Info
 
 from app.errors import BadUserInput
-from resolvers import kube
+from resolvers import kube, observability
 from resolvers.workloads import WORKLOAD_KINDS, WORKLOAD_STATUSES, workload_kind, workload_status
 from schema.kube import ClusterSummary, KubeNamespace, KubeNode, KubeObject, NodePool, Pod, Workload
+from schema.observability import ClusterMetrics
 from schema.permissions import check_cluster
 
 if TYPE_CHECKING:
@@ -130,6 +131,25 @@ class ClusterState:
             await check_cluster(info.context, cid, "secrets:read")
         objects = kube.select(await _read(info, cid, "Secret"), namespace, label_selector)
         return [KubeObject.of(o if include_data else kube.without_secret_data(o), cid) for o in objects]
+
+    @strawberry.field(description="Usage now, from metrics.k8s.io (cluster, nodes, pods, workloads).")
+    async def metrics(self, info: Info, namespace: str | None = None) -> ClusterMetrics:
+        await check_cluster(info.context, str(self.id), "clusters:read")
+        return ClusterMetrics.of(await observability.usage(info.context, str(self.id), namespace))
+
+    @strawberry.field(description="A pod's log: the last `tail` lines, or those of the last `sinceSeconds`.")
+    async def logs(self, info: Info, namespace: str, pod: str, container: str | None = None, tail: int | None = 100,
+                   since_seconds: int | None = None) -> str:
+        await check_cluster(info.context, str(self.id), "workloads:read")
+        return await observability.pod_logs(info.context, str(self.id), namespace, pod, container, tail,
+                                            since_seconds)
+
+    @strawberry.field(description="Objects of a custom resource (its CRD's name, kind or plural).")
+    async def custom_resources(self, info: Info, crd: str, namespace: str | None = None,
+                               label_selector: str | None = None) -> list[KubeObject]:
+        await check_cluster(info.context, str(self.id), "clusters:read")
+        found = await kube.custom_items(info.context, str(self.id), crd)
+        return [KubeObject.of(o, str(self.id)) for o in kube.select(found, namespace, label_selector)]
 
     @strawberry.field(description="Objects of any kind the cluster serves (kind, plural or short name).")
     async def resources(

@@ -9,9 +9,11 @@ from strawberry.types import Info
 
 from app.db import models
 from resolvers import clusters as resolve
+from resolvers import kube
 from schema.base import Connection, Node, connection, page_from
 from schema.cluster_state import ClusterState
 from schema.common import Done
+from schema.kube import KubeObject
 from schema.permissions import SignedIn, check_cluster, requires
 
 
@@ -110,6 +112,14 @@ class ClusterQuery:
     @strawberry.field(permission_classes=[SignedIn])
     async def cluster(self, info: Info, id: strawberry.ID) -> Cluster:
         return Cluster.from_model(await _visible(info, str(id)))
+
+    @strawberry.field(permission_classes=[SignedIn], description="One object of any kind, with its raw JSON.")
+    async def kube_object(
+        self, info: Info, cluster_id: strawberry.ID, kind: str, name: str, namespace: str | None = None
+    ) -> KubeObject:
+        await _visible(info, str(cluster_id))
+        obj = await kube.find(info.context, str(cluster_id), kind, namespace, name)
+        return KubeObject.of(obj, str(cluster_id))
 
     @strawberry.field(permission_classes=[SignedIn], description="The cluster's kubeconfig; audited.")
     async def kubeconfig(self, info: Info, cluster_id: strawberry.ID) -> str:

@@ -6,12 +6,13 @@ from strawberry.types import Info
 from resolvers.nodes import load_node
 from schema.audit import AuditEntry
 from schema.base import Node
+from schema.clusters import Cluster
 from schema.permissions import SignedIn
 from schema.roles import Role
 from schema.tenants import Tenant
 from schema.users import User
 
-_TYPES = {"tenant": Tenant, "user": User, "role": Role, "audit": AuditEntry}
+_TYPES = {"tenant": Tenant, "user": User, "role": Role, "audit": AuditEntry, "cluster": Cluster}
 
 
 @strawberry.type

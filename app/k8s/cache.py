@@ -77,6 +77,7 @@ class ResourceCache:
         self._wake = asyncio.Event()  # a reader wants a retry now rather than at the end of the backoff
         self._error: AppError | None = None
         self._last_used = time.monotonic()
+        self._waiting = 0  # readers waiting for a sync: the cache is in use
         self._closed = False
         self.lists = 0  # LISTs made, the first one included: relists are lists - 1
 
@@ -120,8 +121,8 @@ class ResourceCache:
         self._last_used = time.monotonic()
 
     def idle_for(self) -> float:
-        """Seconds since the last read; 0 while someone listens."""
-        return 0.0 if self._listeners else time.monotonic() - self._last_used
+        """Seconds since the last read; 0 while someone listens or waits for a read."""
+        return 0.0 if self._listeners or self._waiting else time.monotonic() - self._last_used
 
     async def stop(self) -> None:
         self._closed = True
@@ -132,6 +133,9 @@ class ResourceCache:
         self._objects.clear()
         self._count = 0
         self._listeners.clear()
+        self._error = UpstreamUnavailable(f"the {self.kind.qualified} cache of cluster {self.client.name} is closed")
+        self._failures += 1
+        self._notify()  # readers still waiting learn it now
 
     def _touch(self) -> None:
         if self._closed:
@@ -157,10 +161,15 @@ class ResourceCache:
             limit = 0  # stopped for good (CacheFull): nothing to wait for
         if self._error is not None:
             self._wake.set()
-        with contextlib.suppress(TimeoutError):
+        self._waiting += 1
+        try:
             async with asyncio.timeout(limit):
                 while not (self._synced and self._error is None) and self._failures == failures:
                     await self._changed.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._waiting -= 1
         if self._synced and self._error is None:
             return
         error = self._error or UpstreamUnavailable(
@@ -337,9 +346,6 @@ class Gateway:
 
     async def unregister(self, cluster_id: str) -> None:
         await self._shutdown(*self._detach(cluster_id))
-
-    def registered(self) -> list[str]:
-        return list(self._clients)
 
     def client(self, cluster_id: str) -> ClusterClient:
         try:

@@ -13,7 +13,7 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,9 +50,9 @@ class ClusterConnection:
 
     server: str
     ca_data: str | None = None  # PEM
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # secrets stay out of logs and tracebacks
     client_cert_data: str | None = None  # PEM
-    client_key_data: str | None = None  # PEM
+    client_key_data: str | None = field(default=None, repr=False)  # PEM
     insecure_skip_tls_verify: bool = False
     tls_server_name: str | None = None
     namespace: str = "default"

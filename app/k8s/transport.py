@@ -243,7 +243,8 @@ class Transport:
             headers = await self._headers(identity, None)
             async with await self._breaker():
                 self.calls[("watch", kind)] += 1
-                response, refused = await self._open(path, query, headers, read_timeout)
+                async with asyncio.timeout(self.options.timeout):  # for the answer; the stream may then last
+                    response, refused = await self._open(path, query, headers, read_timeout)
         except OpenedState:
             raise self._circuit_open() from None
         except TimeoutError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from kubesim.controllers.quantity import milli, whole
+from kubesim.quantity import milli, whole
 from kubesim.resources import ResourceType
 
 TypeKey = tuple[str, str]  # (group, plural)

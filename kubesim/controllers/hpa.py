@@ -9,9 +9,9 @@ from typing import Any
 
 from kubesim.controllers.base import Context, Controller, Key
 from kubesim.controllers.cache import PODS, is_terminal
-from kubesim.controllers.quantity import milli, whole
 from kubesim.controllers.util import deleting, matches, set_condition
 from kubesim.metrics import container_usage, sample_time
+from kubesim.quantity import milli, whole
 from kubesim.resources import ResourceType
 
 HPAS = ("autoscaling", "horizontalpodautoscalers")

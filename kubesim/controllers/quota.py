@@ -7,8 +7,8 @@ from typing import Any
 
 from kubesim.controllers.base import Context, Controller, Key
 from kubesim.controllers.cache import PODS, is_terminal
-from kubesim.controllers.quantity import format_for, parse_quantity
 from kubesim.controllers.workloads import write_status
+from kubesim.quantity import format_for, parse_quantity
 from kubesim.resources import ResourceType
 
 QUOTAS = ("", "resourcequotas")

@@ -11,9 +11,9 @@ from typing import Any
 from kubesim.controllers.base import Context, Controller, Key
 from kubesim.controllers.cache import PODS, is_terminal, pod_requests
 from kubesim.controllers.nodes import NODES, node_ready
-from kubesim.controllers.quantity import milli, whole
 from kubesim.controllers.storage import class_of
 from kubesim.controllers.util import deleting, set_condition
+from kubesim.quantity import milli, whole
 from kubesim.resources import ResourceType
 
 PVCS = ("", "persistentvolumeclaims")

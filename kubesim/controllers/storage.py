@@ -7,8 +7,8 @@ from typing import Any
 
 from kubesim.controllers.base import Context, Controller, Key
 from kubesim.controllers.cache import PODS
-from kubesim.controllers.quantity import parse_quantity
 from kubesim.controllers.util import deleting
+from kubesim.quantity import parse_quantity
 from kubesim.resources import ResourceType
 
 PVCS = ("", "persistentvolumeclaims")

@@ -249,3 +249,90 @@ async def test_secret_values_need_the_secrets_permission(registered: tuple[Tenan
         'query($i:ID!){ cluster(id:$i){ resources(kind:"secrets"){ raw } } }', {"i": ids[0]}, tenant.tokens["viewer"]
     )
     assert all("data" not in s["raw"] for s in generic["cluster"]["resources"])
+
+
+async def test_logs_metrics_object_and_custom_resources(
+    registered: tuple[TenantUsers, list[str]], api: Api, kube: Fleet
+) -> None:
+    tenant, ids = registered
+    viewer = tenant.tokens["viewer"]
+    pods = (
+        await api.ok(
+            'query($i:ID!){ cluster(id:$i){ pods(namespace:"shop"){ name containers } } }', {"i": ids[0]}, viewer
+        )
+    )["cluster"]["pods"]
+    pod = next(p for p in pods if p["name"].startswith("web-"))
+    logs = await api.ok(
+        'query($i:ID!,$p:String!){ cluster(id:$i){ logs(namespace:"shop", pod:$p, tail:2) } }',
+        {"i": ids[0], "p": pod["name"]},
+        viewer,
+    )
+    assert len(logs["cluster"]["logs"].strip().splitlines()) == 2
+    assert (
+        await api.code(
+            'query($i:ID!,$p:String!){ cluster(id:$i){ logs(namespace:"shop", pod:$p, tail:0) } }',
+            {"i": ids[0], "p": pod["name"]},
+            viewer,
+        )
+        == "BAD_USER_INPUT"
+    )
+    metrics = (
+        await api.ok(
+            "query($i:ID!){ cluster(id:$i){ metrics { cpuCores cpuCapacity memoryBytes "
+            "nodes { name cpuCores } workloads { name namespace cpuCores } } } }",
+            {"i": ids[0]},
+            viewer,
+        )
+    )["cluster"]["metrics"]
+    assert 0 < metrics["cpuCores"] < metrics["cpuCapacity"] and metrics["memoryBytes"] > 0
+    assert any(w["name"] == "Deployment/web" and w["namespace"] == "shop" for w in metrics["workloads"])
+    obj = await api.ok(
+        'query($i:ID!){ kubeObject(clusterId:$i, kind:"deploy", namespace:"shop", name:"web"){ '
+        "kind name namespace raw } }",
+        {"i": ids[0]},
+        viewer,
+    )
+    assert obj["kubeObject"]["kind"] == "Deployment" and obj["kubeObject"]["raw"]["spec"]["replicas"] >= 1
+    missing = await api.error(
+        'query($i:ID!){ kubeObject(clusterId:$i, kind:"deploy", namespace:"shop", name:"nope"){ name } }',
+        {"i": ids[0]},
+        viewer,
+    )
+    assert missing["extensions"]["code"] == "NOT_FOUND"
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }
+            ],
+        },
+    }
+    cluster = kube.cluster("cluster-0")
+    async with httpx.AsyncClient(
+        base_url=kube.server_url("cluster-0"), headers={"Authorization": f"Bearer {cluster.token}"}
+    ) as http:
+        assert (await http.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=crd)).status_code == 201
+        widget = {
+            "apiVersion": "example.com/v1",
+            "kind": "Widget",
+            "metadata": {"name": "w1", "namespace": "shop"},
+            "spec": {"size": 3},
+        }
+        created = await http.post("/apis/example.com/v1/namespaces/shop/widgets", json=widget)
+        assert created.status_code == 201, created.text
+    found = await api.ok(
+        'query($i:ID!){ cluster(id:$i){ customResources(crd:"widgets.example.com"){ name raw } } }',
+        {"i": ids[0]},
+        viewer,
+    )
+    assert [(w["name"], w["raw"]["spec"]["size"]) for w in found["cluster"]["customResources"]] == [("w1", 3)]

@@ -9,7 +9,7 @@ import pytest
 from kubesim import logs, metrics
 from kubesim.clock import Clock
 from kubesim.controllers import cron
-from kubesim.controllers.quantity import parse_quantity
+from kubesim.quantity import parse_quantity
 from kubesim.store import ClusterState
 from tests.kubesim_controllers.conftest import make_deployment, rt, settle
 

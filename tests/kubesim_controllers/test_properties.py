@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from kubesim import profiles
 from kubesim.clock import Clock
 from kubesim.controllers import cron
-from kubesim.controllers.quantity import format_bytes, format_cpu, parse_quantity
+from kubesim.quantity import format_bytes, format_cpu, parse_quantity
 from kubesim.store import ClusterState
 from tests.kubesim_controllers.conftest import START, rt
 

@@ -1,0 +1,457 @@
+"""The tenancy and permission matrix: every field that reaches a tenant's data, from every side.
+
+For each query and mutation that takes a tenant-owned object or a tenant ID: another tenant's
+admin gets NOT_FOUND, worded exactly as for a missing ID; a role that is too weak gets
+FORBIDDEN; the role that is allowed passes the permission gate; and a refused attempt writes
+nothing. Provider-only fields refuse every tenant role, and every protected field refuses an
+anonymous caller. A schema field without an entry here fails `test_every_root_field_is_classified`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from app.ids import new_id
+from kubesim.fleet import Fleet, start_fleet
+from tests.support.api import PASSWORD, Api, TenantUsers
+
+Vars = Callable[[str, str], dict[str, Any]]
+"""Builds an operation's variables from (tenant ID, ID of the object acted on)."""
+
+TENANT_ROLES = ("tenant_admin", "operator", "developer", "viewer")
+
+
+@dataclass
+class Targets:
+    """Objects of tenant_a that the matrix acts on."""
+
+    tenant: str
+    user: str
+    role: str
+    session: str
+    api_token: str
+    audit: str
+    cluster: str
+    kubeconfig: str
+    new_email: str
+    new_role: str
+    before: dict[str, Any]  # tenant_a's state before any attempt of this module
+
+
+Pick = Callable[[Targets], str]
+
+
+@dataclass(frozen=True)
+class Case:
+    field: str
+    op: str
+    build: Vars
+    target: Pick | None = None  # the tenant_a object acted on, if any
+    kind: str | None = None  # the ID kind of `target`, to make a random missing one
+    tenant_arg: bool = False  # takes a tenantId (as an argument or in a filter)
+    weak: str | None = "viewer"  # a role of the same tenant that must get FORBIDDEN
+    allowed: str = "tenant_admin"
+    probe: Callable[[Targets, TenantUsers], str] | None = None  # what the allowed role acts on
+    probe_code: str | None = "NOT_FOUND"  # None: the probe succeeds
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.field
+
+    def probe_object(self, targets: Targets, tenant: TenantUsers) -> str:
+        """By default a random missing ID of the target's kind."""
+        if self.probe is not None:
+            return self.probe(targets, tenant)
+        return new_id(self.kind) if self.kind else ""
+
+
+def _on_user(
+    field: str, selection: str = "{ id }", extra: str = "", id_arg: str = "id", kind: str = "mutation"
+) -> Case:
+    op = f"{kind}($t:ID!,$i:ID!){{ {field}(tenantId:$t,{id_arg}:$i{extra}){selection} }}"
+    return Case(field, op, lambda t, i: {"t": t, "i": i}, target=lambda x: x.user, kind="user", tenant_arg=True)
+
+
+def _by_id(field: str, op: str, target: Pick, kind: str, weak: str | None = "viewer", **more: str) -> Case:
+    allowed = more.get("allowed") or ("viewer" if weak is None else "tenant_admin")
+    return Case(field, op, lambda _, i: {"i": i}, target, kind, weak=weak, allowed=allowed, label=more.get("label", ""))
+
+
+def _on_cluster(field: str, args: str, weak: str | None = "viewer", kind: str = "mutation") -> Case:
+    op = f"{kind}($i:ID!){{ {field}(clusterId:$i, {args}){{ __typename }} }}"
+    return _by_id(field, op, lambda x: x.cluster, "cluster", weak)
+
+
+def _listing(field: str, op: str, weak: str | None = "viewer") -> Case:
+    allowed = "viewer" if weak is None else "tenant_admin"
+    return Case(field, op, lambda t, _: {"t": t}, tenant_arg=True, weak=weak, allowed=allowed, probe_code=None)
+
+
+def _new_user(email: str) -> dict[str, Any]:
+    return {"email": email, "name": "Intruder", "role": "viewer", "password": PASSWORD}
+
+
+NODE = "query($i:ID!){ node(id:$i){ __typename id } }"
+AUDIT = "query($t:ID!){ auditLogs(filter:{tenantId:$t}, first:100){ totalCount nodes { id tenantId actorId } } }"
+EXPORT = "query($t:ID!){ exportAuditLogs(filter:{tenantId:$t}) }"
+REGISTER = "mutation($t:ID!,$in:RegisterClusterInput!){ registerCluster(tenantId:$t,input:$in){ id } }"
+REMOVE_CLUSTER = "mutation($i:ID!){ removeCluster(id:$i){ ok } }"
+REVOKE_TOKEN = "mutation($i:ID!){ revokeApiToken(id:$i){ ok } }"
+NOT_A_KUBECONFIG = "not: [a kubeconfig"
+
+MATRIX: list[Case] = [
+    _listing("users", "query($t:ID!){ users(tenantId:$t){ totalCount nodes { id email } } }"),
+    _on_user("user", "{ id email }", kind="query"),
+    Case(
+        "createUser",
+        "mutation($t:ID!,$in:CreateUserInput!){ createUser(tenantId:$t,input:$in){ id } }",
+        lambda t, email: {"t": t, "in": _new_user(email)},
+        target=lambda x: x.new_email,
+        tenant_arg=True,
+        probe=lambda _, a: a.emails["tenant_admin"],  # an email already taken: refused without a write
+        probe_code="CONFLICT",
+    ),
+    _on_user("updateUser", extra=', input:{name:"Renamed"}'),
+    _on_user("deleteUser", "{ ok }"),
+    _on_user("suspendUser"),
+    _on_user("activateUser"),
+    _on_user("resetUserPassword", "{ resetToken }"),
+    _on_user("unlockUser"),
+    _on_user("setClusterRole", extra=', clusterId:"cl-isolation", role:"viewer"', id_arg="userId"),
+    # every member reads their own tenant: no role is too weak
+    _by_id("tenant", "query($i:ID!){ tenant(id:$i){ id name } }", lambda x: x.tenant, "tenant", weak=None),
+    _by_id("node", NODE, lambda x: x.tenant, "tenant", weak=None, label="node:Tenant"),
+    _by_id("node", NODE, lambda x: x.user, "user", weak="operator", label="node:User"),
+    _by_id("node", NODE, lambda x: x.role, "role", weak="operator", label="node:Role"),
+    _by_id("node", NODE, lambda x: x.audit, "audit", weak="developer", label="node:AuditEntry"),
+    Case("roles", "{ roles { id name } }", lambda _, __: {}, probe_code=None),
+    Case(
+        "createRole",
+        'mutation($n:String!){ createRole(input:{name:$n, permissions:["users:read"]}){ id } }',
+        lambda _, name: {"n": name},
+        target=lambda x: x.new_role,
+        probe=lambda _, __: "Not A Valid Name",
+        probe_code="BAD_USER_INPUT",
+    ),
+    _by_id(
+        "updateRole",
+        'mutation($i:ID!){ updateRole(id:$i, input:{description:"hijacked"}){ id } }',
+        lambda x: x.role,
+        "role",
+    ),
+    _by_id("deleteRole", "mutation($i:ID!){ deleteRole(id:$i){ ok } }", lambda x: x.role, "role"),
+    # one's own sessions; a user admin also those of the tenant's users
+    _by_id("revokeSession", "mutation($i:ID!){ revokeSession(id:$i){ ok } }", lambda x: x.session, "session"),
+    # only its owner revokes a token, whatever their role
+    _by_id("revokeApiToken", REVOKE_TOKEN, lambda x: x.api_token, "api_token", weak=None, allowed="operator"),
+    _listing("auditLogs", AUDIT),
+    _listing("exportAuditLogs", EXPORT),
+    # every tenant role reads clusters; changing one, or reading its credentials, takes clusters:admin
+    _listing("clusters", "query($t:ID!){ clusters(tenantId:$t){ totalCount nodes { id } } }", weak=None),
+    _by_id("cluster", "query($i:ID!){ cluster(id:$i){ id name } }", lambda x: x.cluster, "cluster", weak=None),
+    _listing("namespaces", "query($t:ID!){ namespaces(tenantId:$t){ items { name } errors { code } } }", weak=None),
+    _listing("workloads", "query($t:ID!){ workloads(tenantId:$t){ items { name } errors { code } } }", weak=None),
+    _by_id("kubeconfig", "query($i:ID!){ kubeconfig(clusterId:$i) }", lambda x: x.cluster, "cluster", "operator"),
+    _by_id(
+        "updateCluster",
+        'mutation($i:ID!){ updateCluster(id:$i, input:{description:"hijacked"}){ id } }',
+        lambda x: x.cluster,
+        "cluster",
+        weak="operator",
+    ),
+    _by_id("removeCluster", REMOVE_CLUSTER, lambda x: x.cluster, "cluster", "operator"),
+    Case(
+        "registerCluster",
+        REGISTER,
+        lambda t, kubeconfig: {"t": t, "in": {"name": "intruder", "kubeconfig": kubeconfig}},
+        target=lambda x: x.kubeconfig,
+        tenant_arg=True,
+        weak="operator",
+        probe=lambda _, __: NOT_A_KUBECONFIG,
+        probe_code="BAD_USER_INPUT",
+    ),
+    # Kubernetes reads and writes inside a cluster: reading takes workloads:read, writing workloads:write
+    # (namespaces: clusters:write), on the cluster as the caller's role there allows
+    _on_cluster("rolloutHistory", 'namespace:"default", name:"web"', weak=None, kind="query"),
+    _on_cluster("kubeObject", 'kind:"Namespace", name:"default"', weak=None, kind="query"),
+    _on_cluster("createNamespace", 'input:{name:"intruder"}'),
+    _on_cluster("updateNamespace", 'name:"default", input:{labels:{hijacked:"yes"}}'),
+    _on_cluster("deleteNamespace", 'name:"default", confirm:true'),
+    _on_cluster("updateNamespaceQuota", 'name:"default", quota:{pods:1}'),
+    _on_cluster("scaleNamespace", 'name:"default", replicas:0'),
+    _on_cluster("createWorkload", 'namespace:"default", manifest:{kind:"Deployment"}'),
+    _on_cluster("updateWorkload", 'kind:"Deployment", namespace:"default", name:"web", patch:{}'),
+    _on_cluster("deleteWorkload", 'kind:"Deployment", namespace:"default", name:"web"'),
+    _on_cluster("scaleWorkload", 'kind:"Deployment", namespace:"default", name:"web", replicas:0'),
+    _on_cluster("applyManifest", 'yaml:"kind: Namespace"'),
+    _on_cluster("patchResource", 'kind:"Namespace", name:"default", patch:{}'),
+    _on_cluster("deleteResource", 'kind:"Namespace", name:"default", confirm:true'),
+    _on_cluster("rollbackDeployment", 'namespace:"default", name:"web"'),
+    _on_cluster("restartDeployment", 'namespace:"default", name:"web"'),
+    _on_cluster("triggerCronJob", 'namespace:"default", name:"web"'),
+    _on_cluster("retryJob", 'namespace:"default", name:"web"'),
+    Case(
+        "discoverClusters",  # reads the kubeconfig it is given, nothing of a tenant's
+        "mutation($k:String!){ discoverClusters(kubeconfig:$k){ context } }",
+        lambda _, kubeconfig: {"k": kubeconfig},
+        target=lambda x: x.kubeconfig,
+        probe=lambda _, __: NOT_A_KUBECONFIG,
+        probe_code="BAD_USER_INPUT",
+    ),
+]
+
+# Provider staff only: every tenant role, tenant_admin included, gets FORBIDDEN.
+PROVIDER_ONLY: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
+    "tenants": ("{ tenants { totalCount } }", lambda _: {}),
+    "createTenant": (
+        "mutation($in:CreateTenantInput!){ createTenant(input:$in){ tenant { id } } }",
+        lambda email: {"in": {"name": "Intruder Co", "adminEmail": email}},
+    ),
+    "updateTenant": ('mutation($i:ID!){ updateTenant(id:$i, input:{name:"Hijacked"}){ id } }', lambda i: {"i": i}),
+    "suspendTenant": ("mutation($i:ID!){ suspendTenant(id:$i){ id } }", lambda i: {"i": i}),
+    "activateTenant": ("mutation($i:ID!){ activateTenant(id:$i){ id } }", lambda i: {"i": i}),
+    "impersonateTenant": ("mutation($i:ID!){ impersonateTenant(id:$i){ token } }", lambda i: {"i": i}),
+    "deleteTenant": ("mutation($i:ID!){ deleteTenant(id:$i){ id } }", lambda i: {"i": i}),
+}
+
+# Fields that take no tenant-owned object and no tenant ID: each acts on the caller's own account.
+SELF_SERVICE: dict[str, tuple[str, dict[str, Any]]] = {
+    "me": ("{ me { id } }", {}),
+    "myActivity": ("{ myActivity { id } }", {}),
+    "sessions": ("{ sessions { id } }", {}),
+    "apiTokens": ("{ apiTokens { id } }", {}),
+    "createApiToken": ('mutation { createApiToken(name:"x") { value } }', {}),
+    "updateProfile": ('mutation { updateProfile(input:{name:"x"}) { id } }', {}),
+    "updatePreferences": ("mutation { updatePreferences(preferences:{a:1}) { id } }", {}),
+    "changePassword": ('mutation { changePassword(oldPassword:"a", newPassword:"b") { ok } }', {}),
+    "logout": ("mutation { logout { ok } }", {}),
+}
+
+# Public fields: they work without signing in, and take credentials rather than a principal.
+PUBLIC = {"login", "refreshToken", "completePasswordReset"}
+
+
+@pytest.fixture(scope="module")
+async def kube() -> AsyncIterator[Fleet]:
+    async with start_fleet(1, profile="small", seed=7) as fleet:
+        yield fleet
+
+
+async def _create_targets(api: Api, tenant: TenantUsers, kubeconfig: str) -> dict[str, str]:
+    admin, operator = tenant.tokens["tenant_admin"], tenant.tokens["operator"]
+    suffix = uuid.uuid4().hex[:8]
+    user = await api.ok(
+        "mutation($t:ID!,$in:CreateUserInput!){ createUser(tenantId:$t,input:$in){ id } }",
+        {"t": tenant.id, "in": _new_user(f"target-{suffix}@{tenant.slug}.test")},
+        admin,
+    )
+    role = await api.ok(
+        'mutation($n:String!){ createRole(input:{name:$n, permissions:["users:read"], description:"kept"}){ id } }',
+        {"n": f"auditor-{suffix}"},
+        admin,
+    )
+    cluster = await api.ok(REGISTER, {"t": tenant.id, "in": {"name": f"iso-{suffix}", "kubeconfig": kubeconfig}}, admin)
+    token = await api.ok('mutation { createApiToken(name:"isolation") { token { id } } }', token=operator)
+    sessions = (await api.ok("{ sessions { id current } }", token=operator))["sessions"]
+    audit = (await api.ok("{ auditLogs(first:1) { nodes { id tenantId } } }", token=admin))["auditLogs"]["nodes"]
+    assert audit[0]["tenantId"] == tenant.id
+    return {
+        "tenant": tenant.id,
+        "user": user["createUser"]["id"],
+        "role": role["createRole"]["id"],
+        "cluster": cluster["registerCluster"]["id"],
+        "session": next(s["id"] for s in sessions if s["current"]),
+        "api_token": token["createApiToken"]["token"]["id"],
+        "audit": audit[0]["id"],
+        "new_email": f"intruder-{suffix}@{tenant.slug}.test",
+        "new_role": f"intruder-{suffix}",
+    }
+
+
+@pytest.fixture(scope="module")
+async def targets(api: Api, tenant_a: TenantUsers, kube: Fleet) -> AsyncIterator[Targets]:
+    kubeconfig = kube.kubeconfigs["cluster-0"].read_text()
+    made = await _create_targets(api, tenant_a, kubeconfig)
+    before = await snapshot(api, tenant_a, made)
+    assert before["cluster"]["namespaces"] and before["users"]["totalCount"] >= 5
+    yield Targets(**made, kubeconfig=kubeconfig, before=before)
+    await api.ok(REMOVE_CLUSTER, {"i": made["cluster"]}, tenant_a.tokens["tenant_admin"])
+
+
+SNAPSHOT = """query($t:ID!,$u:ID!,$c:ID!){
+  tenant(id:$t){ name status settings maxUsers updatedAt }
+  users(tenantId:$t, first:100){ totalCount nodes { id email name username role status locked mustChangePassword
+    updatedAt } }
+  user(tenantId:$t, id:$u){ clusterRoles { clusterId role } }
+  roles { id name description scope permissions }
+  clusters(tenantId:$t){ totalCount nodes { id name description region tags } }
+  cluster(id:$c){ namespaces { name } }
+}"""
+CREDENTIALS = "{ sessions { id } apiTokens { id name } }"
+CREDENTIAL_FIELDS = ("revokeSession", "revokeApiToken")
+
+
+async def snapshot(api: Api, tenant: TenantUsers, ids: dict[str, str], credentials: bool = True) -> dict[str, Any]:
+    """What a refused attempt could have changed: read by tenant_a's admin (and by the operator, their
+    own sessions and API tokens, which no one else can list)."""
+    variables = {"t": tenant.id, "u": ids["user"], "c": ids["cluster"]}
+    state = await api.ok(SNAPSHOT, variables, tenant.tokens["tenant_admin"])
+    if credentials:
+        state.update(await api.ok(CREDENTIALS, token=tenant.tokens["operator"]))
+    return state
+
+
+async def assert_nothing_written(api: Api, tenant: TenantUsers, targets: Targets, case: Case | None = None) -> None:
+    if case is not None and not case.op.startswith("mutation"):
+        return  # a query changes nothing the snapshot holds
+    credentials = case is not None and case.field in CREDENTIAL_FIELDS
+    after = await snapshot(api, tenant, {"user": targets.user, "cluster": targets.cluster}, credentials)
+    assert after == {key: targets.before[key] for key in after}
+
+
+def shape(body: dict[str, Any], *ids: str) -> dict[str, Any]:
+    """What a caller sees of a refusal, with the IDs it named replaced by a placeholder."""
+    assert body.get("errors"), body
+    error = body["errors"][0]
+    message = error["message"]
+    for identifier in ids:
+        message = message.replace(identifier, "<id>")
+    return {
+        "data": body.get("data"),
+        "errors": len(body["errors"]),
+        "message": message,
+        "path": error.get("path"),
+        "extensions": error.get("extensions"),
+    }
+
+
+async def assert_hidden(api: Api, case: Case, token: str, attempt: tuple[str, str], missing: tuple[str, str]) -> None:
+    """Acting on another tenant's (tenant ID, object) reads exactly like acting on a missing one."""
+    answered = await api.run(case.op, case.build(*attempt), token)
+    assert answered.get("errors"), f"{case.name} answered another tenant's request: {str(answered['data'])[:160]}"
+    seen = shape(answered, *attempt)
+    baseline = shape(await api.run(case.op, case.build(*missing), token), *missing)
+    assert seen["extensions"] == {"code": "NOT_FOUND"}, seen
+    assert seen == baseline
+
+
+def _ids(case: Case) -> str:
+    return case.name
+
+
+@pytest.mark.parametrize("case", [c for c in MATRIX if c.tenant_arg or c.kind], ids=_ids)
+async def test_other_tenant_gets_not_found(
+    api: Api, tenant_a: TenantUsers, tenant_b: TenantUsers, targets: Targets, case: Case
+) -> None:
+    other = tenant_b.tokens["tenant_admin"]
+    obj = case.target(targets) if case.target else ""
+    if case.tenant_arg:  # naming tenant_a's tenantId
+        await assert_hidden(api, case, other, (tenant_a.id, obj), (new_id("tenant"), obj))
+    if case.kind:  # naming tenant_a's object under tenant_b's own tenantId
+        await assert_hidden(api, case, other, (tenant_b.id, obj), (tenant_b.id, new_id(case.kind)))
+    await assert_nothing_written(api, tenant_a, targets, case)
+
+
+@pytest.mark.parametrize("case", [c for c in MATRIX if c.weak], ids=_ids)
+async def test_too_weak_role_is_forbidden(api: Api, tenant_a: TenantUsers, targets: Targets, case: Case) -> None:
+    assert case.weak is not None
+    variables = case.build(tenant_a.id, case.target(targets) if case.target else "")
+    body = await api.run(case.op, variables, tenant_a.tokens[case.weak])
+    assert body.get("errors"), f"{case.weak} was answered: {str(body['data'])[:160]}"
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body["errors"]
+    assert body["data"] is None
+    await assert_nothing_written(api, tenant_a, targets, case)
+
+
+@pytest.mark.parametrize("case", MATRIX, ids=_ids)
+async def test_allowed_role_passes_the_gate(api: Api, tenant_a: TenantUsers, targets: Targets, case: Case) -> None:
+    """The same operation on the caller's own tenant gets past the permission check."""
+    variables = case.build(tenant_a.id, case.probe_object(targets, tenant_a))
+    body = await api.run(case.op, variables, tenant_a.tokens[case.allowed])
+    if case.probe_code is None:
+        assert not body.get("errors"), body["errors"]
+        assert body["data"][case.field] is not None
+    else:
+        assert body.get("errors"), body
+        assert body["errors"][0]["extensions"]["code"] == case.probe_code, body["errors"]
+
+
+async def test_tenant_level_queries_never_return_other_tenants_rows(
+    api: Api, tenant_a: TenantUsers, tenant_b: TenantUsers, targets: Targets
+) -> None:
+    own = await api.ok(AUDIT, {"t": tenant_a.id}, tenant_a.tokens["tenant_admin"])
+    assert own["auditLogs"]["totalCount"] > 0  # there is something that could leak
+    a_users = [*tenant_a.user_ids.values(), targets.user]
+    other = tenant_b.tokens["tenant_admin"]
+
+    users = await api.run("query($t:ID!){ users(tenantId:$t){ nodes { id } } }", {"t": tenant_a.id}, other)
+    assert users["data"] is None and not any(u in str(users) for u in a_users)
+
+    audit = await api.run(AUDIT, {"t": tenant_a.id}, other)
+    rows = (audit.get("data") or {}).get("auditLogs") or {"nodes": []}
+    assert all(row["tenantId"] == tenant_b.id for row in rows["nodes"]), rows
+    assert not any(u in str(rows) for u in a_users)
+
+    export = await api.run(EXPORT, {"t": tenant_a.id}, other)
+    csv_text = str((export.get("data") or {}).get("exportAuditLogs") or "")
+    assert tenant_a.id not in csv_text and not any(u in csv_text for u in a_users)
+
+    by_actor = "query($u:ID!){ auditLogs(filter:{userId:$u}){ totalCount } }"
+    assert (await api.ok(by_actor, {"u": tenant_a.user_ids["tenant_admin"]}, other))["auditLogs"]["totalCount"] == 0
+
+    search = "query($t:ID!,$s:String!){ users(tenantId:$t, search:$s){ totalCount } }"
+    assert (await api.ok(search, {"t": tenant_b.id, "s": tenant_a.slug}, other))["users"]["totalCount"] == 0
+
+    roles = await api.ok("{ roles { id } }", token=other)
+    assert targets.role not in {r["id"] for r in roles["roles"]}
+
+    for fleet_query in ("clusters(tenantId:$t){ nodes { id } }", "workloads(tenantId:$t){ items { clusterId } }"):
+        body = await api.run(f"query($t:ID!){{ {fleet_query} }}", {"t": tenant_a.id}, other)
+        assert body["data"] is None and targets.cluster not in str(body)
+
+
+@pytest.mark.parametrize("field", list(PROVIDER_ONLY))
+async def test_provider_only_fields_are_forbidden_to_every_tenant_role(
+    api: Api, tenant_a: TenantUsers, targets: Targets, provider_token: str, field: str
+) -> None:
+    op, build = PROVIDER_ONLY[field]
+    argument = f"intruder-{uuid.uuid4().hex[:8]}@x.test" if field == "createTenant" else tenant_a.id
+    for role in TENANT_ROLES:
+        body = await api.run(op, build(argument), tenant_a.tokens[role])
+        assert body.get("errors"), (role, body)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", (role, body["errors"])
+    await assert_nothing_written(api, tenant_a, targets)
+    # the provider passes the same gate: a missing tenant, or an invalid input, is refused later
+    probe = build("not-an-email" if field == "createTenant" else new_id("tenant"))
+    body = await api.run(op, probe, provider_token)
+    expected = {"tenants": None, "createTenant": "BAD_USER_INPUT"}.get(field, "NOT_FOUND")
+    codes = [e["extensions"]["code"] for e in body.get("errors") or []]
+    assert codes == ([expected] if expected else []), body
+
+
+async def test_every_protected_field_refuses_an_anonymous_caller(api: Api) -> None:
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        (c.name, c.op, c.build(new_id("tenant"), new_id(c.kind) if c.kind else "nobody@x.test")) for c in MATRIX
+    ]
+    calls += [(field, op, build(new_id("tenant"))) for field, (op, build) in PROVIDER_ONLY.items()]
+    calls += [(field, op, variables) for field, (op, variables) in SELF_SERVICE.items()]
+    for name, op, variables in calls:
+        body = await api.run(op, variables)
+        assert body.get("errors"), (name, body)
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", (name, body["errors"])
+        assert body["data"] is None, name
+
+
+async def test_every_root_field_is_classified(api: Api) -> None:
+    body = await api.ok("{ __schema { queryType { fields { name } } mutationType { fields { name } } } }")
+    schema = body["__schema"]
+    fields = {f["name"] for root in ("queryType", "mutationType") for f in schema[root]["fields"]}
+    classified = {c.field for c in MATRIX} | set(PROVIDER_ONLY) | set(SELF_SERVICE) | PUBLIC
+    assert fields - classified == set(), "add these fields to the isolation matrix (or an allow-list)"
+    assert classified - fields == set(), "these entries name fields the schema no longer has"
