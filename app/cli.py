@@ -30,12 +30,16 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--email")
     admin.add_argument("--password", help="default: FLEETGRAPH_ADMIN_PASSWORD, else asked")
     sub.add_parser("export-schema", help="write the GraphQL SDL to schema.graphql")
-    sim = sub.add_parser("sim", help="run simulated Kubernetes clusters (kubesim)", add_help=False)
-    sim.add_argument("rest", nargs=argparse.REMAINDER)
+    sub.add_parser("sim", help="run simulated Kubernetes clusters (kubesim); see `fleetgraph sim --help`")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sim"]:  # everything after `sim` belongs to the simulator's own parser
+        import importlib
+
+        return int(importlib.import_module("kubesim.cli").main(argv[1:]) or 0)
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
@@ -45,10 +49,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "sim":
-        import importlib
-
-        return int(importlib.import_module("kubesim.cli").main(args.rest) or 0)
     if args.command == "export-schema":
         from schema.root import SDL_PATH, sdl
 

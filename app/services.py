@@ -8,7 +8,7 @@ from app.auth.tokens import TokenService
 from app.crypto import Sealer
 from app.db.session import Database
 from app.health import ClusterHealth
-from app.k8s.cache import Gateway
+from app.k8s.cache import CacheOptions, Gateway
 from app.k8s.transport import ClientOptions
 from app.settings import Settings
 from schema.limits import CostBudget
@@ -29,7 +29,8 @@ class Services:
         db = Database(settings.database_url)
         sealer = Sealer(settings.secret(), "cluster-connection")
         gateway = Gateway(
-            ClientOptions(timeout=settings.k8s_timeout_seconds, breaker_reset=settings.k8s_breaker_reset_seconds)
+            client_options(settings),
+            CacheOptions(idle_seconds=settings.k8s_cache_idle_seconds, max_objects=settings.k8s_cache_max_objects),
         )
         return cls(
             settings=settings,
@@ -50,3 +51,16 @@ class Services:
         await self.health.stop()
         await self.gateway.close()
         await self.db.dispose()
+
+
+def client_options(settings: Settings) -> ClientOptions:
+    """How every cluster is called (client-go's QPS 5 / burst 10 by default)."""
+    return ClientOptions(
+        timeout=settings.k8s_timeout_seconds,
+        qps=settings.k8s_qps,
+        burst=settings.k8s_burst,
+        max_concurrency=settings.k8s_max_concurrency,
+        breaker_threshold=settings.k8s_breaker_threshold,
+        breaker_reset=settings.k8s_breaker_reset_seconds,
+        impersonate=settings.k8s_impersonate,
+    )

@@ -42,7 +42,14 @@ class Settings(BaseSettings):
     tenant_cost_budget: int = Field(default=1_000_000, ge=100, description="cost points per window")
     tenant_cost_window_seconds: int = Field(default=60, ge=1)
     k8s_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    k8s_qps: float = Field(default=5.0, gt=0, le=10_000)
+    k8s_burst: int = Field(default=10, ge=1, le=10_000)
+    k8s_max_concurrency: int = Field(default=16, ge=1, le=1000)
+    k8s_breaker_threshold: int = Field(default=5, ge=1, le=1000)
     k8s_breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+    k8s_impersonate: bool = True
+    k8s_cache_idle_seconds: float = Field(default=300.0, gt=0)
+    k8s_cache_max_objects: int = Field(default=50_000, ge=100)
     cluster_health_seconds: float = Field(default=30.0, ge=0, description="0 turns the health check off")
     log_level: str = "INFO"
 

@@ -180,6 +180,8 @@ async def _events(request: Request, state: ClusterState, target: Target, setting
                     yield _bookmark(target, state.resource_version())
                     next_bookmark = time.monotonic() + settings.bookmark_interval
                 continue
+            if settings.generation != generation:
+                break  # dropped while waiting: the client resumes from the last version it saw
             batch = [change]
             while not queue.empty() and len(batch) < 256:
                 batch.append(queue.get_nowait())

@@ -10,9 +10,10 @@ from strawberry.types import Info
 
 from app.errors import BadUserInput
 from resolvers import kube, observability
+from resolvers.overview import overview
 from resolvers.workloads import WORKLOAD_KINDS, WORKLOAD_STATUSES, workload_kind, workload_status
 from schema.kube import ClusterSummary, KubeNamespace, KubeNode, KubeObject, NodePool, Pod, Workload
-from schema.observability import ClusterMetrics
+from schema.observability import ClusterMetrics, ClusterOverview
 from schema.permissions import check_cluster
 
 if TYPE_CHECKING:
@@ -55,6 +56,22 @@ class ClusterState:
             deployments=len(await _read(info, cid, "Deployment")),
             services=len(await _read(info, cid, "Service")),
         )
+
+    @strawberry.field(description="Capacity against requests, pod phases, workload health, latest warnings.")
+    async def overview(self, info: Info) -> ClusterOverview:
+        cid = str(self.id)
+        workloads = []
+        for kind in WORKLOAD_KINDS:
+            objs = await _read(info, cid, kind)
+            workloads += [o for o in objs if not (kind == "ReplicaSet" and kube.meta(o).get("ownerReferences"))]
+        result = overview(
+            await _read(info, cid, "Node"),
+            await _read(info, cid, "Namespace"),
+            await _read(info, cid, "Pod"),
+            workloads,
+            await _read(info, cid, "Event"),
+        )
+        return ClusterOverview.of(result, cid)
 
     @strawberry.field
     async def nodes(self, info: Info, label_selector: str | None = None) -> list[KubeNode]:
@@ -138,15 +155,22 @@ class ClusterState:
         return ClusterMetrics.of(await observability.usage(info.context, str(self.id), namespace))
 
     @strawberry.field(description="A pod's log: the last `tail` lines, or those of the last `sinceSeconds`.")
-    async def logs(self, info: Info, namespace: str, pod: str, container: str | None = None, tail: int | None = 100,
-                   since_seconds: int | None = None) -> str:
+    async def logs(
+        self,
+        info: Info,
+        namespace: str,
+        pod: str,
+        container: str | None = None,
+        tail: int | None = 100,
+        since_seconds: int | None = None,
+    ) -> str:
         await check_cluster(info.context, str(self.id), "workloads:read")
-        return await observability.pod_logs(info.context, str(self.id), namespace, pod, container, tail,
-                                            since_seconds)
+        return await observability.pod_logs(info.context, str(self.id), namespace, pod, container, tail, since_seconds)
 
     @strawberry.field(description="Objects of a custom resource (its CRD's name, kind or plural).")
-    async def custom_resources(self, info: Info, crd: str, namespace: str | None = None,
-                               label_selector: str | None = None) -> list[KubeObject]:
+    async def custom_resources(
+        self, info: Info, crd: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[KubeObject]:
         await check_cluster(info.context, str(self.id), "clusters:read")
         found = await kube.custom_items(info.context, str(self.id), crd)
         return [KubeObject.of(o, str(self.id)) for o in kube.select(found, namespace, label_selector)]

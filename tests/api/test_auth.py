@@ -190,3 +190,22 @@ async def test_password_reset_token_flow(api: Api, tenant_b: TenantUsers) -> Non
     await api.ok(done, {"k": reset["resetToken"], "p": "a-brand-new-password-7"})
     assert await api.code(done, {"k": reset["resetToken"], "p": "another-new-password-8"}) == "BAD_USER_INPUT"
     tenant_b.tokens["viewer"] = (await api.login(tenant_b.emails["viewer"], "a-brand-new-password-7"))["accessToken"]
+
+
+async def test_login_by_username_too(api: Api, tenant_b: TenantUsers) -> None:
+    await api.ok(
+        CREATE_USER,
+        {
+            "t": tenant_b.id,
+            "input": {
+                "email": "handle@b.test",
+                "name": "Handle",
+                "role": "viewer",
+                "password": PASSWORD,
+                "username": "the-handle",
+            },
+        },
+        tenant_b.tokens["tenant_admin"],
+    )
+    payload = await api.login("The-Handle", PASSWORD)
+    assert payload["user"]["email"] == "handle@b.test"

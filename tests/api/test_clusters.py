@@ -336,3 +336,20 @@ async def test_logs_metrics_object_and_custom_resources(
         viewer,
     )
     assert [(w["name"], w["raw"]["spec"]["size"]) for w in found["cluster"]["customResources"]] == [("w1", 3)]
+
+
+async def test_overview_adds_up(registered: tuple[TenantUsers, list[str]], api: Api) -> None:
+    tenant, ids = registered
+    query = """query($i:ID!){ cluster(id:$i){ summary { nodes readyNodes namespaces pods }
+      overview { health nodes readyNodes namespaces podsByPhase { name count } workloadsByStatus { name count }
+                 cpuCapacity cpuRequested memoryCapacity memoryRequested warnings { kind } } } }"""
+    cluster = (await api.ok(query, {"i": ids[0]}, tenant.tokens["viewer"]))["cluster"]
+    summary, overview = cluster["summary"], cluster["overview"]
+    assert overview["health"] == "healthy"
+    assert (overview["nodes"], overview["readyNodes"]) == (summary["nodes"], summary["readyNodes"])
+    assert overview["namespaces"] == summary["namespaces"]
+    assert sum(p["count"] for p in overview["podsByPhase"]) == summary["pods"]
+    assert {w["name"] for w in overview["workloadsByStatus"]} <= {"running", "progressing", "completed", "scaled-down"}
+    assert 0 < overview["cpuRequested"] < overview["cpuCapacity"]
+    assert 0 < overview["memoryRequested"] < overview["memoryCapacity"]
+    assert all(w["kind"] == "Event" for w in overview["warnings"])
