@@ -29,6 +29,7 @@ class RequestContext:
     request_id: str
     loaders: Loaders
     cost: dict[str, int] = field(default_factory=dict)
+    connection_params: dict[str, object] | None = None  # a websocket's connection_init payload
 
     @property
     def db(self) -> Database:
@@ -85,6 +86,21 @@ class RequestContext:
             user_agent=self.user_agent,
             request_id=self.request_id,
         )
+
+
+async def sign_in_websocket(ctx: RequestContext, params: dict[str, object]) -> None:
+    """Authenticate a websocket from its connection_init payload (or its handshake headers)."""
+    raw = params.get("Authorization") or params.get("authorization") or params.get("token")
+    credential = str(params.get("X-API-Key") or params.get("apiKey") or raw or "")
+    if credential[:7].lower() == "bearer ":
+        credential = credential[7:].strip()
+    if credential:
+        ctx.principal = await authenticate(ctx.services.db, ctx.services.tokens, credential)
+        ctx.auth_error = None
+    if ctx.principal is None:
+        raise Unauthenticated('send a token in connection_init: {"Authorization": "Bearer <token>"}')
+    services = ctx.services
+    ctx.loaders = Loaders(services.db, ctx.principal.tenant_id, services.gateway, services.sealer)
 
 
 async def build_context(

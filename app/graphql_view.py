@@ -9,10 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
-from app.context import RequestContext, build_context
+from app.context import RequestContext, build_context, sign_in_websocket
+from app.errors import AppError
 from app.services import Services
 
 
@@ -23,6 +26,14 @@ class GraphQLView(GraphQL[RequestContext, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
         return await build_context(self.services, request, response if isinstance(response, Response) else None)
+
+    async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
+        """The token goes in connection_init; a missing or bad one closes the socket with 4403."""
+        try:
+            await sign_in_websocket(context, context.connection_params or {})
+        except AppError as exc:
+            raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
+        return UNSET
 
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)
@@ -38,4 +49,3 @@ class GraphQLView(GraphQL[RequestContext, None]):
             extensions = error.get("extensions") or {}
             error["extensions"] = {"code": "BAD_USER_INPUT", **extensions}
         return response
-

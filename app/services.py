@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from app.auth.tokens import TokenService
 from app.crypto import Sealer
 from app.db.session import Database
-from app.health import ClusterHealth
+from app.db.types import utcnow
+from app.health import ClusterHealth, StatusChange
 from app.k8s.cache import CacheOptions, Gateway
 from app.k8s.transport import ClientOptions
+from app.realtime.bus import RealtimeBus, status_channel
+from app.realtime.publisher import WatchPublisher
 from app.settings import Settings
 from schema.limits import CostBudget
 
@@ -23,10 +26,13 @@ class Services:
     sealer: Sealer
     gateway: Gateway
     health: ClusterHealth
+    bus: RealtimeBus
+    publisher: WatchPublisher
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         db = Database(settings.database_url)
+        bus = RealtimeBus(settings.broadcast_url)
         sealer = Sealer(settings.secret(), "cluster-connection")
         gateway = Gateway(
             client_options(settings),
@@ -40,16 +46,32 @@ class Services:
             sealer=sealer,
             gateway=gateway,
             health=ClusterHealth(db, gateway, sealer, interval=settings.cluster_health_seconds),
+            bus=bus,
+            publisher=WatchPublisher(gateway, bus),
         )
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Background work of a serving process (inside its event loop)."""
+        await self.bus.connect()
+        self.health.listeners.append(self._publish_status)
         self.gateway.start()
         self.health.start()
 
+    async def _publish_status(self, change: StatusChange) -> None:
+        payload = {
+            "clusterId": change.cluster_id,
+            "old": change.old,
+            "new": change.new,
+            "error": change.error,
+            "timestamp": utcnow().isoformat().replace("+00:00", "Z"),
+        }
+        await self.bus.publish(status_channel(change.tenant_id), payload)
+
     async def close(self) -> None:
         await self.health.stop()
+        await self.publisher.stop()
         await self.gateway.close()
+        await self.bus.disconnect()
         await self.db.dispose()
 
 

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     k8s_cache_idle_seconds: float = Field(default=300.0, gt=0)
     k8s_cache_max_objects: int = Field(default=50_000, ge=100)
     cluster_health_seconds: float = Field(default=30.0, ge=0, description="0 turns the health check off")
+    subscription_queue_size: int = Field(default=1000, ge=10, le=100_000)
+    subscription_recheck_seconds: float = Field(default=30.0, gt=0, description="how often streams recheck the session")
+    max_subscriptions_per_connection: int = Field(default=100, ge=1, le=10_000)
     log_level: str = "INFO"
 
     @field_validator("database_url")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -36,7 +37,7 @@ def create_app(settings: Settings, services: Services | None = None, attach: Att
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services.start()
+        await services.start()
         try:
             if attach is None:
                 yield
@@ -51,6 +52,9 @@ def create_app(settings: Settings, services: Services | None = None, attach: Att
         schema=build_schema(settings),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        connection_init_wait_timeout=timedelta(seconds=10),
+        allowed_origins=settings.cors_origins,
     )
     middleware = [Middleware(RequestIdMiddleware)]
     if settings.cors_origins:

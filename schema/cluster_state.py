@@ -12,6 +12,7 @@ from app.errors import BadUserInput
 from resolvers import kube, observability
 from resolvers.overview import overview
 from resolvers.workloads import WORKLOAD_KINDS, WORKLOAD_STATUSES, workload_kind, workload_status
+from schema.insights import ClusterInsights
 from schema.kube import ClusterSummary, KubeNamespace, KubeNode, KubeObject, NodePool, Pod, Workload
 from schema.observability import ClusterMetrics, ClusterOverview
 from schema.permissions import check_cluster
@@ -31,19 +32,22 @@ def _generic(kind: str, description: str) -> Any:
 
     async def resolve(
         self: Any, info: Info, namespace: str | None = None, label_selector: str | None = None
-    ) -> list[KubeObject]:
+    ) -> list[KubeObject] | None:
         objects = kube.select(await _read(info, str(self.id), kind), namespace, label_selector)
         return [KubeObject.of(o, str(self.id)) for o in objects]
 
     return strawberry.field(resolver=resolve, description=description)
 
 
-@strawberry.type
+@strawberry.type(
+    description="A cluster's live state. Each field is null, with an error of its own, when the "
+    "cluster cannot answer, so one slow or unreachable cluster never fails a whole query."
+)
 class ClusterState:
     id: strawberry.ID
 
     @strawberry.field
-    async def summary(self, info: Info) -> ClusterSummary:
+    async def summary(self, info: Info) -> ClusterSummary | None:
         cid = str(self.id)
         nodes = await _read(info, cid, "Node")
         pods = await _read(info, cid, "Pod")
@@ -58,7 +62,7 @@ class ClusterState:
         )
 
     @strawberry.field(description="Capacity against requests, pod phases, workload health, latest warnings.")
-    async def overview(self, info: Info) -> ClusterOverview:
+    async def overview(self, info: Info) -> ClusterOverview | None:
         cid = str(self.id)
         workloads = []
         for kind in WORKLOAD_KINDS:
@@ -74,12 +78,12 @@ class ClusterState:
         return ClusterOverview.of(result, cid)
 
     @strawberry.field
-    async def nodes(self, info: Info, label_selector: str | None = None) -> list[KubeNode]:
+    async def nodes(self, info: Info, label_selector: str | None = None) -> list[KubeNode] | None:
         objects = kube.select(await _read(info, str(self.id), "Node"), label_selector=label_selector)
         return [KubeNode.of(o, str(self.id)) for o in objects]
 
     @strawberry.field
-    async def node_pools(self, info: Info) -> list[NodePool]:
+    async def node_pools(self, info: Info) -> list[NodePool] | None:
         groups: dict[str, list[KubeNode]] = defaultdict(list)
         for obj in await _read(info, str(self.id), "Node"):
             node = KubeNode.of(obj, str(self.id))
@@ -95,7 +99,7 @@ class ClusterState:
         ]
 
     @strawberry.field
-    async def namespaces(self, info: Info, label_selector: str | None = None) -> list[KubeNamespace]:
+    async def namespaces(self, info: Info, label_selector: str | None = None) -> list[KubeNamespace] | None:
         objects = kube.select(await _read(info, str(self.id), "Namespace"), label_selector=label_selector)
         return [KubeNamespace.of(o, str(self.id)) for o in objects]
 
@@ -108,7 +112,7 @@ class ClusterState:
         label_selector: str | None = None,
         search: str | None = None,
         status: str | None = None,
-    ) -> list[Workload]:
+    ) -> list[Workload] | None:
         kinds = _workload_kinds(kind)
         if status is not None and status not in WORKLOAD_STATUSES:
             raise BadUserInput.field("status", f"must be one of {', '.join(WORKLOAD_STATUSES)}")
@@ -124,33 +128,39 @@ class ClusterState:
     @strawberry.field
     async def pods(
         self, info: Info, namespace: str | None = None, label_selector: str | None = None, search: str | None = None
-    ) -> list[Pod]:
+    ) -> list[Pod] | None:
         objects = kube.select(await _read(info, str(self.id), "Pod"), namespace, label_selector, search)
         return [Pod.of(o, str(self.id)) for o in objects]
 
-    services: list[KubeObject] = _generic("Service", "Services")
-    ingresses: list[KubeObject] = _generic("Ingress", "Ingresses")
-    config_maps: list[KubeObject] = _generic("ConfigMap", "ConfigMaps")
-    persistent_volume_claims: list[KubeObject] = _generic("PersistentVolumeClaim", "PersistentVolumeClaims")
-    persistent_volumes: list[KubeObject] = _generic("PersistentVolume", "PersistentVolumes")
-    storage_classes: list[KubeObject] = _generic("StorageClass", "StorageClasses")
-    events: list[KubeObject] = _generic("Event", "Events, oldest first as the cluster keeps them")
-    resource_quotas: list[KubeObject] = _generic("ResourceQuota", "ResourceQuotas with their usage")
-    horizontal_pod_autoscalers: list[KubeObject] = _generic("HorizontalPodAutoscaler", "HorizontalPodAutoscalers")
-    custom_resource_definitions: list[KubeObject] = _generic("CustomResourceDefinition", "CRDs")
+    services: list[KubeObject] | None = _generic("Service", "Services")
+    ingresses: list[KubeObject] | None = _generic("Ingress", "Ingresses")
+    config_maps: list[KubeObject] | None = _generic("ConfigMap", "ConfigMaps")
+    persistent_volume_claims: list[KubeObject] | None = _generic("PersistentVolumeClaim", "PersistentVolumeClaims")
+    persistent_volumes: list[KubeObject] | None = _generic("PersistentVolume", "PersistentVolumes")
+    storage_classes: list[KubeObject] | None = _generic("StorageClass", "StorageClasses")
+    events: list[KubeObject] | None = _generic("Event", "Events, oldest first as the cluster keeps them")
+    resource_quotas: list[KubeObject] | None = _generic("ResourceQuota", "ResourceQuotas with their usage")
+    horizontal_pod_autoscalers: list[KubeObject] | None = _generic(
+        "HorizontalPodAutoscaler", "HorizontalPodAutoscalers"
+    )
+    custom_resource_definitions: list[KubeObject] | None = _generic("CustomResourceDefinition", "CRDs")
 
     @strawberry.field(description="Secrets: metadata and key names; values only with includeData and secrets:read.")
     async def secrets(
         self, info: Info, namespace: str | None = None, label_selector: str | None = None, include_data: bool = False
-    ) -> list[KubeObject]:
+    ) -> list[KubeObject] | None:
         cid = str(self.id)
         if include_data:
             await check_cluster(info.context, cid, "secrets:read")
         objects = kube.select(await _read(info, cid, "Secret"), namespace, label_selector)
         return [KubeObject.of(o if include_data else kube.without_secret_data(o), cid) for o in objects]
 
+    @strawberry.field(description="Read-only insights: endpoints, consumers, TLS, storage, counts, search.")
+    def insights(self) -> ClusterInsights:
+        return ClusterInsights(cluster_id=self.id)
+
     @strawberry.field(description="Usage now, from metrics.k8s.io (cluster, nodes, pods, workloads).")
-    async def metrics(self, info: Info, namespace: str | None = None) -> ClusterMetrics:
+    async def metrics(self, info: Info, namespace: str | None = None) -> ClusterMetrics | None:
         await check_cluster(info.context, str(self.id), "clusters:read")
         return ClusterMetrics.of(await observability.usage(info.context, str(self.id), namespace))
 
@@ -163,14 +173,14 @@ class ClusterState:
         container: str | None = None,
         tail: int | None = 100,
         since_seconds: int | None = None,
-    ) -> str:
+    ) -> str | None:
         await check_cluster(info.context, str(self.id), "workloads:read")
         return await observability.pod_logs(info.context, str(self.id), namespace, pod, container, tail, since_seconds)
 
     @strawberry.field(description="Objects of a custom resource (its CRD's name, kind or plural).")
     async def custom_resources(
         self, info: Info, crd: str, namespace: str | None = None, label_selector: str | None = None
-    ) -> list[KubeObject]:
+    ) -> list[KubeObject] | None:
         await check_cluster(info.context, str(self.id), "clusters:read")
         found = await kube.custom_items(info.context, str(self.id), crd)
         return [KubeObject.of(o, str(self.id)) for o in kube.select(found, namespace, label_selector)]
@@ -178,7 +188,7 @@ class ClusterState:
     @strawberry.field(description="Objects of any kind the cluster serves (kind, plural or short name).")
     async def resources(
         self, info: Info, kind: str, namespace: str | None = None, label_selector: str | None = None
-    ) -> list[KubeObject]:
+    ) -> list[KubeObject] | None:
         resolved = kube.resolve(kind)
         objects = kube.select(await _read(info, str(self.id), resolved), namespace, label_selector)
         if resolved == "Secret":

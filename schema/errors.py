@@ -47,9 +47,19 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> Grap
 
 class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
+        self._streamed = False
         yield
-        result = self.execution_context.result
+        if not self._streamed:
+            self._format(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Each result of a subscription, before it is sent."""
+        self._streamed = True
+        self._format(result)
+        yield
+
+    def _format(self, result: Any) -> None:
         request_id = getattr(self.execution_context.context, "request_id", "")
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [format_error(e, request_id) for e in errors]  # type: ignore[union-attr]
+            result.errors = [format_error(e, request_id) for e in errors]

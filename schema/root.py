@@ -30,6 +30,7 @@ from schema.fleet import FleetQuery
 from schema.limits import QueryCost, directive_limit
 from schema.namespaces import NamespaceMutation
 from schema.nodes import NodeQuery
+from schema.realtime import Subscription
 from schema.roles import RoleMutation, RoleQuery
 from schema.scalars import DateTime
 from schema.tenants import TenantMutation, TenantQuery
@@ -89,9 +90,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions.insert(0, DisableIntrospection)
-    return FleetgraphSchema(query=Query, mutation=Mutation, extensions=extensions, config=CONFIG)
+    return FleetgraphSchema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=CONFIG
+    )
 
 
 def sdl() -> str:
-    schema = strawberry.Schema(query=Query, mutation=Mutation, config=CONFIG)
+    schema = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, config=CONFIG)
     return schema.as_str() + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -65,7 +66,8 @@ async def _from_api_token(session: AsyncSession, credential: str) -> Principal:
     if token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY:
         token.last_used_at = now
     user = await session.get(User, token.user_id)
-    return await _principal_for(session, user, api_token_id=token.id)
+    principal = await _principal_for(session, user, api_token_id=token.id)
+    return replace(principal, expires_at=token.expires_at)
 
 
 async def _principal_for(
@@ -107,3 +109,15 @@ async def role_permissions(session: AsyncSession, role: str, tenant_id: str | No
     query = select(Role).where(Role.name == role, (Role.tenant_id == tenant_id) | Role.tenant_id.is_(None))
     custom = (await session.execute(query)).scalars().first()
     return frozenset(custom.permissions) if custom else frozenset()
+
+
+async def still_signed_in(db: Database, principal: Principal) -> bool:
+    """Whether the session or API token behind a principal is still valid (for long-lived streams)."""
+    async with db.session() as session:
+        if principal.session_id is not None:
+            row = await session.get(AuthSession, principal.session_id)
+            return row is not None and row.revoked_at is None and row.expires_at > utcnow()
+        if principal.api_token_id is not None:
+            token = await session.get(ApiToken, principal.api_token_id)
+            return token is not None and token.revoked_at is None
+    return False

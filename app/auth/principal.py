@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from app.auth.rbac import has_permission
 
@@ -20,6 +21,7 @@ class Principal:
     impersonator_id: str | None = None
     must_change_password: bool = False
     cluster_roles: dict[str, str] = field(default_factory=dict)
+    expires_at: datetime | None = None  # of the access token; API tokens may have none
 
     @property
     def is_provider(self) -> bool:

@@ -12,9 +12,10 @@ with the error of its last LIST (``UpstreamUnavailable``, ``UpstreamTimeout``, `
 as soon as that LIST fails, so a fleet-wide query is not held up by one broken cluster.
 
 Memory: objects are kept as parsed JSON without ``metadata.managedFields`` (often half of an
-object), and a cache holds at most ``max_objects``; past that it stops with ``CacheFull`` rather
-than answer with part of the kind. Objects handed out are shared, not copied: treat them as
-read-only (a change replaces the stored dict, it never edits it, so a reader's copy stays whole).
+object) and with their strings interned (``compact.py``); a cache holds at most ``max_objects``,
+past that it stops with ``CacheFull`` rather than answer with part of the kind. Objects handed
+out are shared, not copied: treat them as read-only (a change replaces the stored dict, it never
+edits it, so a reader's copy stays whole).
 
 Listeners are plain callables ``(event_type, obj)`` called for every change after the first sync,
 on the event loop; they must not block (hand the event to a queue when there is real work).
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.errors import AppError, NotFound, UpstreamUnavailable
+from app.k8s.compact import compact
 
 from .client import ClusterClient, WatchEvent
 from .kubeconfig import ClusterConnection
@@ -60,6 +62,7 @@ class CacheOptions:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     strip_managed_fields: bool = True
+    intern_strings: bool = True  # about 40% less memory per cached object (see compact.py)
 
 
 class ResourceCache:
@@ -303,7 +306,7 @@ class ResourceCache:
         meta = obj.get("metadata")
         if self.options.strip_managed_fields and isinstance(meta, dict) and "managedFields" in meta:
             obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
-        return obj
+        return compact(obj) if self.options.intern_strings else obj
 
     def _namespace(self, obj: dict[str, Any]) -> str:
         return str((obj.get("metadata") or {}).get("namespace") or "") if self.kind.namespaced else ""

@@ -9,6 +9,8 @@ connection errors, 5xx and 429 (waiting ``Retry-After`` when given); writes are 
 a timeout is not retried either, since the same wait would follow.
 
 Watches take a token and pass the breaker to open, but no concurrency slot: they last minutes.
+Their tokens come from a bucket of their own, so the watches a cold dashboard opens right after
+its LISTs never delay the LISTs that the request is waiting for.
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ class Transport:
         self._api: k8s.ApiClient | None = None
         self._slots = asyncio.Semaphore(max(1, options.max_concurrency))
         self._bucket = TokenBucket(options.qps, options.burst)
+        self._watch_bucket = TokenBucket(options.qps, options.burst)
         self._breakers = breakers or AsyncCircuitBreakerFactory(
             default_threshold=options.breaker_threshold, default_ttl=options.breaker_reset)
 
@@ -239,7 +242,7 @@ class Transport:
         """An open streaming GET (a watch); a non-200 answer raises its mapped error."""
         try:
             async with asyncio.timeout(self.options.timeout):
-                await self._bucket.acquire()
+                await self._watch_bucket.acquire()
             headers = await self._headers(identity, None)
             async with await self._breaker():
                 self.calls[("watch", kind)] += 1

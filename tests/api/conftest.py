@@ -25,7 +25,9 @@ async def services(database_url: str) -> AsyncIterator[Services]:
         secret_key=SECRET,
         lockout_threshold=3,
         k8s_breaker_reset_seconds=1,
+        k8s_timeout_seconds=2,
         cluster_health_seconds=0,
+        subscription_recheck_seconds=0.5,
     )
     services = Services.from_settings(settings)
     yield services

@@ -353,3 +353,23 @@ async def test_overview_adds_up(registered: tuple[TenantUsers, list[str]], api: 
     assert 0 < overview["cpuRequested"] < overview["cpuCapacity"]
     assert 0 < overview["memoryRequested"] < overview["memoryCapacity"]
     assert all(w["kind"] == "Event" for w in overview["warnings"])
+
+
+async def test_a_slow_cluster_times_out_alone(registered: tuple[TenantUsers, list[str]], api: Api, kube: Fleet) -> None:
+    tenant, ids = registered
+    query = """query($a:ID!,$b:ID!){ a: cluster(id:$a){ resources(kind:"limitranges"){ name } }
+                                     b: cluster(id:$b){ resources(kind:"limitranges"){ name } } }"""
+    control = kube.cluster("cluster-1").control
+    control.latency = 3.0  # longer than the 2 s per-call timeout of these tests
+    try:
+        started = asyncio.get_running_loop().time()
+        body = await api.run(query, {"a": ids[0], "b": ids[1]}, tenant.tokens["viewer"])
+        elapsed = asyncio.get_running_loop().time() - started
+    finally:
+        control.latency = 0.0
+    assert body.get("data"), body
+    assert body["data"]["a"] is not None and isinstance(body["data"]["a"]["resources"], list)
+    assert body["data"]["b"] == {"resources": None}
+    [error] = body["errors"]
+    assert error["path"] == ["b", "resources"] and error["extensions"]["code"] == "UPSTREAM_TIMEOUT"
+    assert elapsed < 6, elapsed

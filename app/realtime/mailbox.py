@@ -1,0 +1,57 @@
+"""A subscriber's bounded mailbox: never an unbounded buffer, and one slow reader stalls nobody.
+
+When full, a new event replaces the pending one for the same object (latest state wins);
+when there is nothing to coalesce, the pending events are dropped and a single RESYNC
+tells the reader to refetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from typing import Any
+
+RESYNC = "RESYNC"
+
+
+def object_key(event: dict[str, Any]) -> tuple[str, str, str, str]:
+    return (str(event.get("clusterId")), str(event.get("kind")), str(event.get("namespace")), str(event.get("name")))
+
+
+class Mailbox:
+    def __init__(self, capacity: int = 1000) -> None:
+        self.capacity = capacity
+        self._pending: OrderedDict[tuple[str, str, str, str], dict[str, Any]] = OrderedDict()
+        self._ready = asyncio.Event()
+        self.coalesced = 0
+        self.resyncs = 0
+
+    def put(self, event: dict[str, Any]) -> None:
+        key = object_key(event)
+        if key in self._pending:
+            merged = dict(event)
+            if self._pending[key]["type"] == "ADDED" and event["type"] == "MODIFIED":
+                merged["type"] = "ADDED"  # the reader has not seen it yet: still new to them
+            self._pending[key] = merged
+            self.coalesced += 1
+        elif len(self._pending) >= self.capacity:
+            self._pending.clear()
+            self._pending[("", RESYNC, "", "")] = {
+                "type": RESYNC,
+                "clusterId": event.get("clusterId"),
+                "kind": event.get("kind"),
+            }
+            self.resyncs += 1
+        else:
+            self._pending[key] = event
+        self._ready.set()
+
+    async def get(self) -> dict[str, Any]:
+        while not self._pending:
+            self._ready.clear()
+            await self._ready.wait()
+        _, event = self._pending.popitem(last=False)
+        return event
+
+    def __len__(self) -> int:
+        return len(self._pending)

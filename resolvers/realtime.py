@@ -1,0 +1,160 @@
+"""Live streams: Kubernetes changes and cluster status, authorised once at subscribe time and
+ended when the caller's token expires or their session is revoked."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+from app.auth.authenticate import still_signed_in
+from app.context import RequestContext
+from app.db.types import utcnow
+from app.errors import BadUserInput, Forbidden, Unauthenticated
+from app.k8s.resources import ResourceKind
+from app.realtime.bus import resource_channel, status_channel
+from app.realtime.mailbox import RESYNC, Mailbox, object_key
+from app.realtime.publisher import event_payload
+from loaders.clusters import ensure_registered
+from resolvers import kube
+from resolvers.clusters import get_cluster
+from resolvers.fleet import tenant_clusters
+from schema.permissions import check_cluster
+
+Event = dict[str, Any]
+
+
+async def _resolve_kind(ctx: RequestContext, cluster_id: str, kind: str) -> ResourceKind:
+    return await ctx.services.gateway.client(cluster_id).kind(kind)
+
+
+async def _clusters(ctx: RequestContext, cluster_id: str | None) -> list[str]:
+    """The clusters streamed: the one asked for (checked), or every readable one of the tenant."""
+    principal = ctx.require_principal()
+    if cluster_id is not None:
+        cluster = await get_cluster(ctx, cluster_id)
+        await check_cluster(ctx, cluster.id, "clusters:read")
+        chosen = [cluster]
+    elif principal.tenant_id is None:
+        raise BadUserInput.field("clusterId", "provider staff must name a cluster")
+    else:
+        chosen = []
+        for cluster in await tenant_clusters(ctx, principal.tenant_id):
+            with contextlib.suppress(Forbidden):
+                await check_cluster(ctx, cluster.id, "clusters:read")
+                chosen.append(cluster)
+    for cluster in chosen:
+        ensure_registered(ctx.services.gateway, ctx.services.sealer, cluster)
+    return [c.id for c in chosen]
+
+
+class _View:
+    """What one subscriber sees: its filter, and which objects it has been shown."""
+
+    def __init__(self, namespace: str | None, label_selector: str | None) -> None:
+        self.namespace = namespace
+        self.matches = kube.parse_label_selector(label_selector)
+        self.visible: dict[tuple[str, str, str, str], int] = {}
+
+    def admits(self, obj: Event) -> bool:
+        meta = obj.get("metadata") or {}
+        return (self.namespace is None or meta.get("namespace") == self.namespace) and self.matches(
+            meta.get("labels") or {}
+        )
+
+    def translate(self, event: Event) -> Event | None:
+        """The event as this subscriber should see it: a move out of its filter is a DELETED."""
+        if event["type"] == RESYNC:
+            self.visible.clear()
+            return event
+        key, rv = object_key(event), _rv(event)
+        shown = key in self.visible
+        if shown and rv is not None and rv <= self.visible[key] and event["type"] != "DELETED":
+            return None  # already in the initial list
+        if event["type"] == "DELETED" or not self.admits(event["object"]):
+            self.visible.pop(key, None)
+            return {**event, "type": "DELETED"} if shown else None
+        self.visible[key] = rv or 0
+        return {**event, "type": "MODIFIED" if shown else "ADDED"}
+
+
+def _rv(event: Event) -> int | None:
+    try:
+        return int(event.get("resourceVersion") or "")
+    except ValueError:
+        return None
+
+
+async def resource_events(
+    ctx: RequestContext,
+    cluster_id: str | None,
+    kind: str,
+    namespace: str | None,
+    label_selector: str | None,
+    include_initial: bool,
+) -> AsyncIterator[Event]:
+    cluster_ids = await _clusters(ctx, cluster_id)
+    view = _View(namespace, label_selector)
+    mailbox = Mailbox(ctx.settings.subscription_queue_size)
+    kinds = {cid: await _resolve_kind(ctx, cid, kind) for cid in cluster_ids}
+    async with contextlib.AsyncExitStack() as stack:
+        for cid, rk in kinds.items():
+            ctx.services.publisher.ensure(cid, rk)
+            messages = await stack.enter_async_context(ctx.services.bus.subscribe(resource_channel(cid, rk.kind)))
+            stack.push_async_callback(_cancel, asyncio.create_task(_pump(messages, mailbox.put)))
+        initial: list[Event] = []
+        if include_initial:
+            for cid, rk in kinds.items():
+                for obj in await ctx.services.gateway.cache(cid, rk).items():
+                    initial.append(event_payload(cid, rk.kind, "ADDED", obj))
+        for event in initial:
+            seen = view.translate(event)
+            if seen is not None:
+                yield seen
+        async for event in _until_signed_out(ctx, mailbox):
+            seen = view.translate(event)
+            if seen is not None:
+                yield seen
+
+
+async def cluster_status(ctx: RequestContext, tenant_id: str | None) -> AsyncIterator[Event]:
+    mailbox = Mailbox(ctx.settings.subscription_queue_size)
+    async with ctx.services.bus.subscribe(status_channel(tenant_id)) as messages:
+        pump = asyncio.create_task(_pump(messages, mailbox.put))
+        try:
+            async for event in _until_signed_out(ctx, mailbox):
+                yield event
+        finally:
+            await _cancel(pump)
+
+
+async def _pump(messages: AsyncIterator[Event], put: Callable[[Event], None]) -> None:
+    async for message in messages:
+        put(message)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _until_signed_out(ctx: RequestContext, mailbox: Mailbox) -> AsyncIterator[Event]:
+    """The mailbox's events until the token expires or the session is revoked."""
+    principal = ctx.require_principal()
+    while True:
+        wait = ctx.settings.subscription_recheck_seconds
+        if principal.expires_at is not None:
+            wait = min(wait, _seconds_until(principal.expires_at))
+            if wait <= 0:
+                raise Unauthenticated("token expired: subscribe again with a fresh token")
+        try:
+            yield await asyncio.wait_for(mailbox.get(), timeout=wait)
+        except TimeoutError:
+            if not await still_signed_in(ctx.db, principal):
+                raise Unauthenticated("session ended: sign in again") from None
+
+
+def _seconds_until(moment: datetime) -> float:
+    return (moment - utcnow()).total_seconds()

@@ -1,0 +1,159 @@
+"""Subscriptions over real websockets: gql over graphql-transport-ws, and raw protocol checks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest_asyncio
+import websockets
+from gql import Client, gql
+from gql.transport.websockets import WebsocketsTransport
+
+from kubesim.fleet import Fleet, start_fleet
+from tests.support.api import Api, TenantUsers, make_tenant
+
+REGISTER = "mutation($t:ID!,$in:RegisterClusterInput!){ registerCluster(tenantId:$t,input:$in){ id } }"
+EVENTS = """subscription($c:ID, $n:String, $i:Boolean!){
+  resourceEvents(clusterId:$c, kind:"Deployment", namespace:$n, includeInitial:$i){
+    type clusterId kind namespace name resourceVersion object timestamp } }"""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def kube() -> AsyncIterator[Fleet]:
+    async with start_fleet(1, profile="small", seed=21, control=True) as fleet:
+        yield fleet
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def cluster(api: Api, provider_token: str, kube: Fleet) -> tuple[TenantUsers, str]:
+    tenant = await make_tenant(api, provider_token, roles=("viewer",))
+    kubeconfig = kube.kubeconfigs["cluster-0"].read_text()
+    data = await api.ok(
+        REGISTER, {"t": tenant.id, "in": {"name": "live", "kubeconfig": kubeconfig}}, tenant.tokens["tenant_admin"]
+    )
+    return tenant, data["registerCluster"]["id"]
+
+
+def ws_url(base_url: str) -> str:
+    return base_url.replace("http://", "ws://") + "/graphql"
+
+
+async def scale(kube: Fleet, name: str, replicas: int) -> None:
+    cluster = kube.cluster("cluster-0")
+    async with httpx.AsyncClient(
+        base_url=kube.server_url("cluster-0"), headers={"Authorization": f"Bearer {cluster.token}"}
+    ) as http:
+        response = await http.patch(
+            f"/apis/apps/v1/namespaces/shop/deployments/{name}/scale",
+            json={"spec": {"replicas": replicas}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        assert response.status_code == 200, response.text
+
+
+async def test_initial_list_then_live_changes_over_gql(
+    base_url: str, cluster: tuple[TenantUsers, str], kube: Fleet
+) -> None:
+    tenant, cluster_id = cluster
+    transport = WebsocketsTransport(
+        url=ws_url(base_url), init_payload={"Authorization": f"Bearer {tenant.tokens['viewer']}"}
+    )
+    async with Client(transport=transport) as session:
+        stream = session.subscribe(gql(EVENTS), variable_values={"c": cluster_id, "n": "shop", "i": True})
+        initial: list[dict[str, Any]] = []
+        async for result in stream:
+            event = result["resourceEvents"]
+            initial.append(event)
+            if {e["name"] for e in initial} >= {"web", "api"}:
+                break
+        assert all(e["type"] == "ADDED" and e["namespace"] == "shop" for e in initial)
+        assert len({e["name"] for e in initial}) == len(initial), "no duplicate in the initial list"
+        replicas = next(e for e in initial if e["name"] == "web")["object"]["spec"]["replicas"]
+        await scale(kube, "web", replicas + 1)
+        live = await asyncio.wait_for(_next_named(stream, "web"), timeout=2)
+        assert live["type"] == "MODIFIED" and live["object"]["spec"]["replicas"] == replicas + 1
+        assert int(live["resourceVersion"]) > int(next(e for e in initial if e["name"] == "web")["resourceVersion"])
+    await scale(kube, "web", replicas)
+
+
+async def _next_named(stream: Any, name: str) -> dict[str, Any]:
+    async for result in stream:
+        if result["resourceEvents"]["name"] == name:
+            return dict(result["resourceEvents"])
+    raise AssertionError("stream ended")
+
+
+async def _raw(base_url: str, init: dict[str, Any] | None) -> Any:
+    socket = await websockets.connect(ws_url(base_url), subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    if init is not None:
+        await socket.send(json.dumps({"type": "connection_init", "payload": init}))
+    return socket
+
+
+async def test_bad_token_is_refused_with_4403(base_url: str) -> None:
+    socket = await _raw(base_url, {"Authorization": "Bearer not-a-token"})
+    await socket.wait_closed()
+    assert socket.close_code == 4403
+
+
+async def test_no_token_is_refused_and_subscribe_before_init_is_4401(base_url: str) -> None:
+    socket = await _raw(base_url, {})
+    await socket.wait_closed()
+    assert socket.close_code == 4403
+    early = await _raw(base_url, None)
+    await early.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": EVENTS}}))
+    await early.wait_closed()
+    assert early.close_code == 4401
+
+
+async def _subscribe(base_url: str, token: str, variables: dict[str, Any]) -> Any:
+    socket = await _raw(base_url, {"Authorization": f"Bearer {token}"})
+    assert json.loads(await socket.recv())["type"] == "connection_ack"
+    await socket.send(
+        json.dumps({"id": "s1", "type": "subscribe", "payload": {"query": EVENTS, "variables": variables}})
+    )
+    return socket
+
+
+async def test_another_tenant_cannot_subscribe_to_the_cluster(
+    base_url: str, cluster: tuple[TenantUsers, str], tenant_b: TenantUsers
+) -> None:
+    _, cluster_id = cluster
+    socket = await _subscribe(base_url, tenant_b.tokens["tenant_admin"], {"c": cluster_id, "n": None, "i": True})
+    message = json.loads(await asyncio.wait_for(socket.recv(), timeout=5))
+    await socket.close()
+    errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
+    assert errors and errors[0].get("extensions", {}).get("code") == "NOT_FOUND", message
+
+
+async def test_fleet_wide_stream_never_carries_another_tenants_events(
+    base_url: str, cluster: tuple[TenantUsers, str], tenant_b: TenantUsers, kube: Fleet
+) -> None:
+    socket = await _subscribe(base_url, tenant_b.tokens["tenant_admin"], {"c": None, "n": None, "i": True})
+    await scale(kube, "api", 3)
+    await scale(kube, "api", 2)
+    received = []
+    try:
+        while True:
+            received.append(json.loads(await asyncio.wait_for(socket.recv(), timeout=1.5)))
+    except TimeoutError:
+        pass
+    await socket.close()
+    assert received == [], received
+
+
+async def test_a_revoked_session_ends_the_subscription(
+    base_url: str, api: Api, cluster: tuple[TenantUsers, str]
+) -> None:
+    tenant, cluster_id = cluster
+    signed_in = await api.login(tenant.emails["viewer"], "correct-horse-battery-9")
+    socket = await _subscribe(base_url, signed_in["accessToken"], {"c": cluster_id, "n": "shop", "i": False})
+    await api.ok("mutation { logout { ok } }", token=signed_in["accessToken"])
+    message = json.loads(await asyncio.wait_for(socket.recv(), timeout=5))
+    await socket.close()
+    errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
+    assert errors and errors[0]["extensions"]["code"] == "UNAUTHENTICATED", message
