@@ -12,6 +12,7 @@ from app.health import ClusterHealth, StatusChange
 from app.k8s.cache import CacheOptions, Gateway
 from app.k8s.transport import ClientOptions
 from app.realtime.bus import RealtimeBus, status_channel
+from app.realtime.ownership import LocalWatches, SharedWatches
 from app.realtime.publisher import WatchPublisher
 from app.settings import Settings
 from schema.limits import CostBudget
@@ -28,6 +29,7 @@ class Services:
     health: ClusterHealth
     bus: RealtimeBus
     publisher: WatchPublisher
+    watches: LocalWatches | SharedWatches
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -38,6 +40,18 @@ class Services:
             client_options(settings),
             CacheOptions(idle_seconds=settings.k8s_cache_idle_seconds, max_objects=settings.k8s_cache_max_objects),
         )
+        publisher = WatchPublisher(gateway, bus)
+        watches: LocalWatches | SharedWatches = LocalWatches(publisher)
+        if not settings.is_sqlite and not settings.broadcast_url.startswith("memory"):
+            dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+            watches = SharedWatches(
+                dsn,
+                bus,
+                publisher,
+                gateway,
+                lambda cid: register_cluster(db, gateway, sealer, cid),
+                interval=settings.watch_ownership_seconds,
+            )
         return cls(
             settings=settings,
             db=db,
@@ -47,7 +61,8 @@ class Services:
             gateway=gateway,
             health=ClusterHealth(db, gateway, sealer, interval=settings.cluster_health_seconds),
             bus=bus,
-            publisher=WatchPublisher(gateway, bus),
+            publisher=publisher,
+            watches=watches,
         )
 
     async def start(self) -> None:
@@ -56,6 +71,7 @@ class Services:
         self.health.listeners.append(self._publish_status)
         self.gateway.start()
         self.health.start()
+        await self.watches.start()
 
     async def _publish_status(self, change: StatusChange) -> None:
         payload = {
@@ -68,6 +84,7 @@ class Services:
         await self.bus.publish(status_channel(change.tenant_id), payload)
 
     async def close(self) -> None:
+        await self.watches.stop()
         await self.health.stop()
         await self.publisher.stop()
         await self.gateway.close()
@@ -86,3 +103,14 @@ def client_options(settings: Settings) -> ClientOptions:
         breaker_reset=settings.k8s_breaker_reset_seconds,
         impersonate=settings.k8s_impersonate,
     )
+
+
+async def register_cluster(db: Database, gateway: Gateway, sealer: Sealer, cluster_id: str) -> None:
+    """Make a cluster's client in this process from its stored connection (for a new watch owner)."""
+    from app.db.models import Cluster
+    from loaders.clusters import ensure_registered
+
+    async with db.session() as session:
+        cluster = await session.get(Cluster, cluster_id)
+    if cluster is not None:
+        ensure_registered(gateway, sealer, cluster)

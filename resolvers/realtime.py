@@ -64,6 +64,26 @@ class _View:
             meta.get("labels") or {}
         )
 
+    def diff(self, cluster_id: str, kind: str, objects: list[Event]) -> list[Event]:
+        """The events that bring this subscriber from what it was shown to `objects`."""
+        events = [e for e in (self.translate(event_payload(cluster_id, kind, "ADDED", o)) for o in objects) if e]
+        present = {object_key(event_payload(cluster_id, kind, "ADDED", o)) for o in objects}
+        for key in [k for k in self.visible if k[0] == cluster_id and k[1] == kind and k not in present]:
+            del self.visible[key]
+            events.append(
+                {
+                    "type": "DELETED",
+                    "clusterId": cluster_id,
+                    "kind": kind,
+                    "namespace": key[2],
+                    "name": key[3],
+                    "resourceVersion": None,
+                    "object": None,
+                    "timestamp": None,
+                }
+            )
+        return events
+
     def translate(self, event: Event) -> Event | None:
         """The event as this subscriber should see it: a move out of its filter is a DELETED."""
         if event["type"] == RESYNC:
@@ -101,22 +121,31 @@ async def resource_events(
     kinds = {cid: await _resolve_kind(ctx, cid, kind) for cid in cluster_ids}
     async with contextlib.AsyncExitStack() as stack:
         for cid, rk in kinds.items():
-            ctx.services.publisher.ensure(cid, rk)
             messages = await stack.enter_async_context(ctx.services.bus.subscribe(resource_channel(cid, rk.kind)))
             stack.push_async_callback(_cancel, asyncio.create_task(_pump(messages, mailbox.put)))
-        initial: list[Event] = []
+            await ctx.services.watches.want(cid, rk)
         if include_initial:
             for cid, rk in kinds.items():
-                for obj in await ctx.services.gateway.cache(cid, rk).items():
-                    initial.append(event_payload(cid, rk.kind, "ADDED", obj))
-        for event in initial:
-            seen = view.translate(event)
-            if seen is not None:
-                yield seen
+                for event in view.diff(cid, rk.kind, await _snapshot(ctx, cid, rk)):
+                    yield event
         async for event in _until_signed_out(ctx, mailbox):
+            if event["type"] == RESYNC and event.get("reason") == "takeover":
+                cid = str(event["clusterId"])
+                for change in view.diff(cid, kinds[cid].kind, await _snapshot(ctx, cid, kinds[cid])):
+                    yield change
+                continue
             seen = view.translate(event)
             if seen is not None:
                 yield seen
+
+
+async def _snapshot(ctx: RequestContext, cluster_id: str, kind: ResourceKind) -> list[Event]:
+    """The objects now: from this process's cache, or, when another replica owns the cluster's
+    watches, from one LIST (so the deployment still holds a single watch per kind)."""
+    if ctx.services.watches.distributed:
+        result = await ctx.services.gateway.client(cluster_id).list(kind, identity=None)
+        return list(result.items)
+    return list(await ctx.services.gateway.cache(cluster_id, kind).items())
 
 
 async def cluster_status(ctx: RequestContext, tenant_id: str | None) -> AsyncIterator[Event]:

@@ -37,8 +37,13 @@ def tmp_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 async def database_url(request: pytest.FixtureRequest, tmp_data: Path) -> AsyncIterator[str]:
     """A freshly migrated database of each kind."""
-    from tests.support.databases import fresh_database
+    from tests.support.databases import fresh_database, scratch_postgres
 
-    url = f"sqlite+aiosqlite:///{tmp_data / 'api.db'}" if request.param == "sqlite" else require_postgres()
-    await fresh_database(url)
-    yield url
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_data / 'api.db'}"
+        await fresh_database(url)
+        yield url
+        return
+    async with scratch_postgres(require_postgres()) as url:
+        await fresh_database(url)
+        yield url

@@ -1,0 +1,232 @@
+"""Two `fleetgraph serve` processes on one PostgreSQL and one Redis, kubesim in a third.
+
+A subscriber on either replica receives the events of the one watch the deployment holds;
+when the watching replica is killed (-9), the other takes its lock over and its subscriber
+learns of a delete that happened while nobody watched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests.conftest import require_postgres, require_redis
+from tests.support.databases import scratch_postgres
+from tests.support.server import free_port
+
+SECRET = "replica-test-secret-key-0123456789abcdef"
+ADMIN = ("root@replicas.test", "replica-admin-pass-1")
+EVENTS = """subscription($c:ID!){ resourceEvents(clusterId:$c, kind:"ConfigMap", namespace:"default",
+  includeInitial:true){ type name resourceVersion } }"""
+
+
+@contextlib.contextmanager
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    try:
+        yield started
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=30)
+
+
+def spawn(started: list[subprocess.Popen[str]], env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    started.append(process)
+    return process
+
+
+def kubesim_ready(process: subprocess.Popen[str]) -> tuple[str, Path]:
+    assert process.stdout is not None
+    control, kubeconfig = "", None
+    while not control:
+        line = process.stdout.readline()
+        assert line, "kubesim exited"
+        parts = line.rstrip("\n").split("\t")
+        if parts[0] == "control":
+            control = parts[1]
+        elif parts[0] == "cluster-0" and len(parts) == 3:
+            kubeconfig = Path(parts[2])
+    assert kubeconfig is not None
+    return control, kubeconfig
+
+
+async def healthy(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(f"{url}/health")).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"{url} did not become healthy")
+
+
+async def gql(url: str, query: str, variables: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(timeout=30) as http:
+        body = (
+            await http.post(f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers)
+        ).json()
+    assert not body.get("errors"), body
+    return dict(body["data"])
+
+
+async def subscribe(url: str, token: str, cluster_id: str) -> Any:
+    socket = await websockets.connect(url.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+    assert json.loads(await socket.recv())["type"] == "connection_ack"
+    await socket.send(
+        json.dumps({"id": "1", "type": "subscribe", "payload": {"query": EVENTS, "variables": {"c": cluster_id}}})
+    )
+    return socket
+
+
+async def next_event(socket: Any, name: str, seconds: float) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        message = json.loads(await asyncio.wait_for(socket.recv(), timeout=max(0.01, deadline - time.monotonic())))
+        assert message["type"] == "next", message
+        event = message["payload"]["data"]["resourceEvents"]
+        if event["name"] == name:
+            return dict(event)
+
+
+async def kube(kubeconfig: Path, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    text = kubeconfig.read_text()
+    server, token = text.split("server: ", 1)[1].split()[0], text.split("token: ", 1)[1].split()[0]
+    async with httpx.AsyncClient(base_url=server, headers={"Authorization": f"Bearer {token}"}) as http:
+        response = await http.request(method, path, json=body)
+        assert response.status_code in (200, 201), response.text
+
+
+async def watch_opens(control: str) -> int:
+    async with httpx.AsyncClient() as http:
+        counters = (await http.get(f"{control}/clusters/cluster-0/stats")).json()["counters"]
+    return int(counters.get("watch configmaps", 0))
+
+
+async def setup_tenant_cluster(url: str, kubeconfig: Path) -> tuple[str, str]:
+    token = (
+        await gql(
+            url,
+            "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ accessToken } }",
+            {"e": ADMIN[0], "p": ADMIN[1]},
+        )
+    )["login"]["accessToken"]
+    tenant = await gql(
+        url,
+        'mutation { createTenant(input:{name:"Replica Co", adminEmail:"a@replica.test"}){ tenant { id } } }',
+        {},
+        token,
+    )
+    registered = await gql(
+        url,
+        'mutation($t:ID!,$k:String!){ registerCluster(tenantId:$t, input:{name:"one", kubeconfig:$k}){ id } }',
+        {"t": tenant["createTenant"]["tenant"]["id"], "k": kubeconfig.read_text()},
+        token,
+    )
+    return token, registered["registerCluster"]["id"]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_one_watch_for_two_replicas_and_failover_without_missing_a_delete(tmp_path: Path) -> None:
+    postgres, redis = require_postgres(), require_redis()
+    async with scratch_postgres(postgres) as url:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")},
+            "FLEETGRAPH_DATABASE_URL": url,
+            "FLEETGRAPH_BROADCAST_URL": redis,
+            "FLEETGRAPH_SECRET_KEY": SECRET,
+            "FLEETGRAPH_WATCH_OWNERSHIP_SECONDS": "1",
+            "FLEETGRAPH_CLUSTER_HEALTH_SECONDS": "0",
+        }
+        with processes() as started:
+            admin = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "app",
+                "create-admin",
+                "--email",
+                ADMIN[0],
+                "--password",
+                ADMIN[1],
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            assert await asyncio.wait_for(admin.wait(), timeout=60) == 0
+            control, kubeconfig = kubesim_ready(
+                spawn(
+                    started,
+                    env,
+                    "kubesim",
+                    "--clusters",
+                    "1",
+                    "--profile",
+                    "small",
+                    "--seed",
+                    "9",
+                    "--port",
+                    "0",
+                    "--kubeconfig-out",
+                    str(tmp_path),
+                    "--control",
+                )
+            )
+            a_port, b_port = free_port(), free_port()
+            replica_a = spawn(started, env, "app", "serve", "--port", str(a_port), "--no-migrate")
+            a_url, b_url = f"http://127.0.0.1:{a_port}", f"http://127.0.0.1:{b_port}"
+            await healthy(a_url)
+            token, cluster_id = await setup_tenant_cluster(a_url, kubeconfig)
+            on_a = await subscribe(a_url, token, cluster_id)
+            for _ in range(100):  # A announces its want and takes the cluster's lock
+                if await watch_opens(control) >= 1:
+                    break
+                await asyncio.sleep(0.1)
+            spawn(started, env, "app", "serve", "--port", str(b_port), "--no-migrate")
+            await healthy(b_url)
+            on_b = await subscribe(b_url, token, cluster_id)
+            await asyncio.sleep(2.5)  # B's wants go round; A keeps the lock
+            await kube(
+                kubeconfig,
+                "POST",
+                "/api/v1/namespaces/default/configmaps",
+                {"metadata": {"name": "cm-one"}, "data": {"k": "v"}},
+            )
+            assert (await next_event(on_a, "cm-one", 2))["type"] == "ADDED"
+            assert (await next_event(on_b, "cm-one", 2))["type"] == "ADDED"
+            assert await watch_opens(control) == 1, "the deployment holds one watch for the kind"
+            replica_a.send_signal(signal.SIGKILL)
+            replica_a.wait(timeout=10)
+            await kube(kubeconfig, "DELETE", "/api/v1/namespaces/default/configmaps/cm-one")
+            started_at = time.monotonic()
+            deleted = await next_event(on_b, "cm-one", 15)
+            assert deleted["type"] == "DELETED" and time.monotonic() - started_at < 15
+            await kube(
+                kubeconfig,
+                "POST",
+                "/api/v1/namespaces/default/configmaps",
+                {"metadata": {"name": "cm-two"}, "data": {"k": "v"}},
+            )
+            assert (await next_event(on_b, "cm-two", 2))["type"] == "ADDED"
+            assert await watch_opens(control) == 2, "B opened the one watch after A died"
+            await on_b.close()
