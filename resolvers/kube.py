@@ -72,10 +72,58 @@ def _requirement(m: re.Match[str]) -> Callable[[dict[str, str]], bool]:
     return lambda labels: key in labels
 
 
+FIELDS = {
+    "metadata.name": ("metadata", "name"),
+    "metadata.namespace": ("metadata", "namespace"),
+    "spec.nodeName": ("spec", "nodeName"),
+    "status.phase": ("status", "phase"),
+    "type": ("type",),
+    "reason": ("reason",),
+    "involvedObject.kind": ("involvedObject", "kind"),
+    "involvedObject.name": ("involvedObject", "name"),
+    "involvedObject.namespace": ("involvedObject", "namespace"),
+}
+
+
+def parse_field_selector(selector: str | None) -> Callable[[Obj], bool]:
+    """Kubernetes field selector syntax (=, ==, !=, comma-separated) on the fields clusters index."""
+    if not selector or not selector.strip():
+        return lambda obj: True
+    checks: list[tuple[tuple[str, ...], str, bool]] = []
+    for part in selector.split(","):
+        field, op, value = _field_requirement(part)
+        if field not in FIELDS:
+            supported = ", ".join(FIELDS)
+            raise BadUserInput.field("fieldSelector", f"field {field!r} is not supported; use one of {supported}")
+        checks.append((FIELDS[field], value, op == "!="))
+    return lambda obj: all((_dig(obj, path) == value) != negate for path, value, negate in checks)
+
+
+def _field_requirement(part: str) -> tuple[str, str, str]:
+    for op in ("!=", "==", "="):
+        if op in part:
+            field, value = part.split(op, 1)
+            return field.strip(), op, value.strip()
+    raise BadUserInput.field("fieldSelector", f"cannot parse requirement {part.strip()!r}")
+
+
+def _dig(obj: Obj, path: tuple[str, ...]) -> str:
+    value: Any = obj
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return "" if value is None else str(value)
+
+
 def select(
-    objects: list[Obj], namespace: str | None = None, label_selector: str | None = None, search: str | None = None
+    objects: list[Obj],
+    namespace: str | None = None,
+    label_selector: str | None = None,
+    search: str | None = None,
+    *,
+    field_selector: str | None = None,
 ) -> list[Obj]:
     matches = parse_label_selector(label_selector)
+    fields = parse_field_selector(field_selector)
     needle = search.lower() if search else None
     chosen = []
     for obj in objects:
@@ -85,6 +133,8 @@ def select(
         if not matches(m.get("labels") or {}):
             continue
         if needle and needle not in str(m.get("name", "")).lower():
+            continue
+        if not fields(obj):
             continue
         chosen.append(obj)
     return sorted(chosen, key=lambda o: (meta(o).get("namespace") or "", meta(o).get("name") or ""))
@@ -129,3 +179,15 @@ async def find(ctx: RequestContext, cluster_id: str, kind: str, namespace: str |
             return without_secret_data(obj) if obj.get("kind") == "Secret" else obj
     where = f" in namespace {namespace}" if namespace else ""
     raise NotFound(f"{kind} {name!r} not found{where} on cluster {cluster_id}")
+
+
+async def objects_of(ctx: RequestContext, cluster_id: str, kind: str) -> list[Obj]:
+    """Every object of a built-in or custom kind; Secret values are left out."""
+    from app.k8s.resources import find_kind
+
+    builtin = find_kind(kind)
+    found = await items(ctx, cluster_id, builtin.kind) if builtin else await custom_items(ctx, cluster_id, kind)
+    return [
+        without_secret_data(o) if o.get("kind") == "Secret" or kind.lower() in ("secret", "secrets") else o
+        for o in found
+    ]

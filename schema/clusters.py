@@ -121,6 +121,24 @@ class ClusterQuery:
         obj = await kube.find(info.context, str(cluster_id), kind, namespace, name)
         return KubeObject.of(obj, str(cluster_id))
 
+    @strawberry.field(
+        permission_classes=[SignedIn],
+        description="Objects of any kind (built-in or custom) on one cluster, filtered like kubectl's selectors.",
+    )
+    async def resources(
+        self,
+        info: Info,
+        cluster_id: strawberry.ID,
+        kind: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[KubeObject]:
+        await _visible(info, str(cluster_id))
+        found = await kube.objects_of(info.context, str(cluster_id), kind)
+        chosen = kube.select(found, namespace, label_selector, field_selector=field_selector)
+        return [KubeObject.of(o, str(cluster_id)) for o in chosen]
+
     @strawberry.field(permission_classes=[SignedIn], description="The cluster's kubeconfig; audited.")
     async def kubeconfig(self, info: Info, cluster_id: strawberry.ID) -> str:
         await _visible(info, str(cluster_id), "clusters:admin")

@@ -373,3 +373,23 @@ async def test_a_slow_cluster_times_out_alone(registered: tuple[TenantUsers, lis
     [error] = body["errors"]
     assert error["path"] == ["b", "resources"] and error["extensions"]["code"] == "UPSTREAM_TIMEOUT"
     assert elapsed < 6, elapsed
+
+
+async def test_root_resources_with_field_and_label_selectors(
+    registered: tuple[TenantUsers, list[str]], api: Api
+) -> None:
+    tenant, ids = registered
+    query = """query($i:ID!,$f:String,$l:String){ resources(clusterId:$i, kind:"po", namespace:"shop",
+                fieldSelector:$f, labelSelector:$l){ name raw } }"""
+    running = await api.ok(query, {"i": ids[0], "f": "status.phase=Running", "l": None}, tenant.tokens["viewer"])
+    assert running["resources"] and all(p["raw"]["status"]["phase"] == "Running" for p in running["resources"])
+    node = running["resources"][0]["raw"]["spec"]["nodeName"]
+    on_node = await api.ok(
+        query, {"i": ids[0], "f": f"spec.nodeName={node},status.phase!=Failed", "l": "app"}, tenant.tokens["viewer"]
+    )
+    assert on_node["resources"]
+    assert all(
+        p["raw"]["spec"]["nodeName"] == node and "app" in p["raw"]["metadata"]["labels"] for p in on_node["resources"]
+    )
+    bad = await api.error(query, {"i": ids[0], "f": "spec.containers=x", "l": None}, tenant.tokens["viewer"])
+    assert bad["extensions"]["code"] == "BAD_USER_INPUT" and bad["extensions"]["details"][0]["field"] == "fieldSelector"

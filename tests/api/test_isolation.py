@@ -180,6 +180,7 @@ MATRIX: list[Case] = [
     # (namespaces: clusters:write), on the cluster as the caller's role there allows
     _on_cluster("rolloutHistory", 'namespace:"default", name:"web"', weak=None, kind="query"),
     _on_cluster("kubeObject", 'kind:"Namespace", name:"default"', weak=None, kind="query"),
+    _on_cluster("resources", 'kind:"pods", fieldSelector:"status.phase=Running"', weak=None, kind="query"),
     _on_cluster("createNamespace", 'input:{name:"intruder"}'),
     _on_cluster("updateNamespace", 'name:"default", input:{labels:{hijacked:"yes"}}'),
     _on_cluster("deleteNamespace", 'name:"default", confirm:true'),
