@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from app import __version__
 from app.graphql_view import GraphQLView
+from app.legacy_ws import resource_updates
 from app.middleware import RequestIdMiddleware
 from app.services import Services
 from app.settings import Settings
@@ -72,6 +73,7 @@ def create_app(settings: Settings, services: Services | None = None, attach: Att
             Route("/health", health),
             Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
             WebSocketRoute("/graphql", graphql),
+            WebSocketRoute("/ws/resources", resource_updates),
         ],
         middleware=middleware,
         lifespan=lifespan,

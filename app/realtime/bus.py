@@ -10,6 +10,8 @@ from typing import Any
 
 from broadcaster import Broadcast
 
+from app.realtime.backends import backend_for
+
 
 def resource_channel(cluster_id: str, kind: str) -> str:
     return f"k8s.{cluster_id}.{kind.lower()}"
@@ -22,7 +24,8 @@ def status_channel(tenant_id: str | None) -> str:
 class RealtimeBus:
     def __init__(self, url: str) -> None:
         self.url = url
-        self._broadcast = Broadcast(url)
+        backend = backend_for(url)
+        self._broadcast = Broadcast(backend=backend) if backend is not None else Broadcast(url)
         self._connected = False
 
     async def connect(self) -> None:
