@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from app.auth.tokens import TokenService
 from app.crypto import Sealer
@@ -30,6 +31,7 @@ class Services:
     bus: RealtimeBus
     publisher: WatchPublisher
     watches: LocalWatches | SharedWatches
+    stream_counts: Counter[str] = field(default_factory=Counter)  # open live streams per tenant
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

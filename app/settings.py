@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     subscription_queue_size: int = Field(default=1000, ge=10, le=100_000)
     subscription_recheck_seconds: float = Field(default=30.0, gt=0, description="how often streams recheck the session")
     watch_ownership_seconds: float = Field(default=3.0, gt=0, le=60, description="replicas' watch lock round")
+    max_subscriptions_per_tenant: int = Field(default=2000, ge=1, description="open streams per tenant, per process")
     max_subscriptions_per_connection: int = Field(default=100, ge=1, le=10_000)
     log_level: str = "INFO"
 

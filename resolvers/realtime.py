@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from app.auth.authenticate import still_signed_in
 from app.context import RequestContext
 from app.db.types import utcnow
-from app.errors import BadUserInput, Forbidden, Unauthenticated
+from app.errors import BadUserInput, Forbidden, RateLimited, Unauthenticated
 from app.k8s.resources import ResourceKind
 from app.realtime.bus import resource_channel, status_channel
 from app.realtime.mailbox import RESYNC, Mailbox, object_key
@@ -57,6 +57,7 @@ class _View:
         self.namespace = namespace
         self.matches = kube.parse_label_selector(label_selector)
         self.visible: dict[tuple[str, str, str, str], int] = {}
+        self.primed = False  # set once an initial list (or a re-list) has been sent
 
     def admits(self, obj: Event) -> bool:
         meta = obj.get("metadata") or {}
@@ -66,6 +67,7 @@ class _View:
 
     def diff(self, cluster_id: str, kind: str, objects: list[Event]) -> list[Event]:
         """The events that bring this subscriber from what it was shown to `objects`."""
+        self.primed = True
         events = [e for e in (self.translate(event_payload(cluster_id, kind, "ADDED", o)) for o in objects) if e]
         present = {object_key(event_payload(cluster_id, kind, "ADDED", o)) for o in objects}
         for key in [k for k in self.visible if k[0] == cluster_id and k[1] == kind and k not in present]:
@@ -97,6 +99,8 @@ class _View:
             self.visible.pop(key, None)
             return {**event, "type": "DELETED"} if shown else None
         self.visible[key] = rv or 0
+        if not shown and not self.primed:
+            return event  # no initial list was sent: report the change as the cluster did
         return {**event, "type": "MODIFIED" if shown else "ADDED"}
 
 
@@ -107,7 +111,34 @@ def _rv(event: Event) -> int | None:
         return None
 
 
+@contextlib.contextmanager
+def _tenant_slot(ctx: RequestContext) -> Iterator[None]:
+    """Counts a tenant's open streams in this process; past the cap a new one is refused."""
+    key = ctx.require_principal().tenant_id or "provider"
+    open_streams = ctx.services.stream_counts
+    if open_streams[key] >= ctx.settings.max_subscriptions_per_tenant:
+        raise RateLimited(f"this tenant already has {open_streams[key]} live streams open; close some first")
+    open_streams[key] += 1
+    try:
+        yield
+    finally:
+        open_streams[key] -= 1
+
+
 async def resource_events(
+    ctx: RequestContext,
+    cluster_id: str | None,
+    kind: str,
+    namespace: str | None,
+    label_selector: str | None,
+    include_initial: bool,
+) -> AsyncIterator[Event]:
+    with _tenant_slot(ctx):
+        async for event in _resource_events(ctx, cluster_id, kind, namespace, label_selector, include_initial):
+            yield event
+
+
+async def _resource_events(
     ctx: RequestContext,
     cluster_id: str | None,
     kind: str,

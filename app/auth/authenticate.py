@@ -53,7 +53,10 @@ async def _from_access_token(session: AsyncSession, tokens: TokenService, creden
     if now - auth_session.last_active_at > _TOUCH_EVERY:
         auth_session.last_active_at = now
     user = await session.get(User, claims.user_id)
-    return await _principal_for(session, user, session_id=auth_session.id, impersonator_id=auth_session.impersonator_id)
+    principal = await _principal_for(
+        session, user, session_id=auth_session.id, impersonator_id=auth_session.impersonator_id
+    )
+    return replace(principal, expires_at=claims.expires_at)
 
 
 async def _from_api_token(session: AsyncSession, credential: str) -> Principal:

@@ -157,3 +157,94 @@ async def test_a_revoked_session_ends_the_subscription(
     await socket.close()
     errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
     assert errors and errors[0]["extensions"]["code"] == "UNAUTHENTICATED", message
+
+
+async def test_legacy_graphql_ws_protocol_streams_too(
+    base_url: str, cluster: tuple[TenantUsers, str], kube: Fleet
+) -> None:
+    tenant, cluster_id = cluster
+    socket = await websockets.connect(ws_url(base_url), subprotocols=["graphql-ws"])  # type: ignore[list-item]
+    await socket.send(
+        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {tenant.tokens['viewer']}"}})
+    )
+    assert json.loads(await socket.recv())["type"] == "connection_ack"
+    await socket.send(
+        json.dumps(
+            {
+                "id": "g1",
+                "type": "start",
+                "payload": {"query": EVENTS, "variables": {"c": cluster_id, "n": "shop", "i": False}},
+            }
+        )
+    )
+    await asyncio.sleep(0.5)
+    await scale(kube, "api", 4)
+    try:
+        while True:
+            message = json.loads(await asyncio.wait_for(socket.recv(), timeout=2))
+            if message.get("type") == "data" and message["payload"]["data"]["resourceEvents"]["name"] == "api":
+                break
+    finally:
+        await scale(kube, "api", 2)
+        await socket.close()
+    assert message["payload"]["data"]["resourceEvents"]["type"] == "MODIFIED"
+
+
+async def test_an_expired_token_ends_the_subscription(
+    base_url: str, api: Api, services: Any, cluster: tuple[TenantUsers, str]
+) -> None:
+    from datetime import timedelta
+
+    from app.auth.tokens import AccessClaims
+
+    tenant, cluster_id = cluster
+    signed_in = await api.login(tenant.emails["viewer"], "correct-horse-battery-9")
+    claims: AccessClaims = services.tokens.decode_access(signed_in["accessToken"])
+    short, _ = services.tokens.issue_access(
+        claims.user_id, claims.tenant_id, claims.session_id, lifetime=timedelta(seconds=2)
+    )
+    socket = await _subscribe(base_url, short, {"c": cluster_id, "n": "shop", "i": False})
+    message = json.loads(await asyncio.wait_for(socket.recv(), timeout=6))
+    await socket.close()
+    errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
+    assert errors and errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "expired" in errors[0]["message"]
+
+
+async def test_cluster_status_transitions_are_streamed(
+    base_url: str, services: Any, cluster: tuple[TenantUsers, str], kube: Fleet
+) -> None:
+    tenant, cluster_id = cluster
+    socket = await _raw(base_url, {"Authorization": f"Bearer {tenant.tokens['viewer']}"})
+    assert json.loads(await socket.recv())["type"] == "connection_ack"
+    query = "subscription($t:ID!){ clusterStatus(tenantId:$t){ clusterId oldStatus status error } }"
+    await socket.send(
+        json.dumps({"id": "st", "type": "subscribe", "payload": {"query": query, "variables": {"t": tenant.id}}})
+    )
+    await asyncio.sleep(0.3)
+    await kube.set_reachable("cluster-0", False)
+    try:
+        await services.health.check_all()
+        message = json.loads(await asyncio.wait_for(socket.recv(), timeout=5))
+    finally:
+        await kube.set_reachable("cluster-0", True)
+        for _ in range(40):
+            if [c for c in await services.health.check_all() if c.cluster_id == cluster_id]:
+                break
+            await asyncio.sleep(0.25)
+    await socket.close()
+    event = message["payload"]["data"]["clusterStatus"]
+    assert (event["clusterId"], event["oldStatus"], event["status"]) == (cluster_id, "connected", "disconnected")
+
+
+async def test_streams_per_tenant_are_capped(base_url: str, services: Any, cluster: tuple[TenantUsers, str]) -> None:
+    tenant, cluster_id = cluster
+    services.stream_counts[tenant.id] += services.settings.max_subscriptions_per_tenant
+    try:
+        socket = await _subscribe(base_url, tenant.tokens["viewer"], {"c": cluster_id, "n": None, "i": False})
+        message = json.loads(await asyncio.wait_for(socket.recv(), timeout=5))
+        await socket.close()
+    finally:
+        services.stream_counts[tenant.id] -= services.settings.max_subscriptions_per_tenant
+    errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
+    assert errors and errors[0]["extensions"]["code"] == "RATE_LIMITED"
