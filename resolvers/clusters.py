@@ -49,6 +49,16 @@ def detect_provider(server: str, git_version: str) -> str:
     return "other"
 
 
+def _validate(data: dict[str, Any]) -> None:
+    errors = FieldErrors()
+    _name_rules(errors, data.get("name"))
+    text(errors, "description", data.get("description"), min_len=0, max_len=1000)
+    text(errors, "region", data.get("region"), max_len=100)
+    if data.get("tags") is not None and not isinstance(data["tags"], dict):
+        errors.add("tags", "must be an object of string keys and values")
+    errors.raise_if_any()
+
+
 def _name_rules(errors: FieldErrors, name: str | None) -> None:
     if name is None:
         return
@@ -92,11 +102,7 @@ async def discover_clusters(ctx: RequestContext, kubeconfig: str) -> list[Discov
 
 
 async def register_cluster(ctx: RequestContext, tenant_id: str, data: dict[str, Any]) -> Cluster:
-    errors = FieldErrors()
-    _name_rules(errors, data.get("name"))
-    text(errors, "description", data.get("description"), min_len=0, max_len=1000)
-    text(errors, "region", data.get("region"), max_len=100)
-    errors.raise_if_any()
+    _validate(data)
     config = parse_kubeconfig(data["kubeconfig"])
     connection = config.connection(data.get("context"))
     async with ctx.db.session(ctx.scope) as session:
@@ -176,11 +182,7 @@ async def get_cluster(ctx: RequestContext, cluster_id: str) -> Cluster:
 
 
 async def update_cluster(ctx: RequestContext, cluster_id: str, data: dict[str, Any]) -> Cluster:
-    errors = FieldErrors()
-    _name_rules(errors, data.get("name"))
-    text(errors, "description", data.get("description"), min_len=0, max_len=1000)
-    text(errors, "region", data.get("region"), max_len=100)
-    errors.raise_if_any()
+    _validate(data)
     async with ctx.db.transaction(ctx.scope) as session:
         cluster = await get_or_404(session, Cluster, cluster_id, "cluster")
         if data.get("name") and data["name"] != cluster.name:

@@ -16,8 +16,8 @@ from websockets.asyncio.client import ClientConnection
 from app.legacy_ws import legacy_message
 from kubesim.fleet import Fleet, start_fleet
 from tests.support.api import Api, TenantUsers, make_tenant
+from tests.support.clusters import register_cluster, scale_deployment
 
-REGISTER = "mutation($t:ID!,$in:RegisterClusterInput!){ registerCluster(tenantId:$t,input:$in){ id } }"
 Message = dict[str, Any]
 
 
@@ -30,11 +30,7 @@ async def kube() -> AsyncIterator[Fleet]:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def cluster(api: Api, provider_token: str, kube: Fleet) -> tuple[TenantUsers, str]:
     tenant = await make_tenant(api, provider_token, roles=("viewer",))
-    kubeconfig = kube.kubeconfigs["cluster-0"].read_text()
-    data = await api.ok(
-        REGISTER, {"t": tenant.id, "in": {"name": "legacy", "kubeconfig": kubeconfig}}, tenant.tokens["tenant_admin"]
-    )
-    return tenant, data["registerCluster"]["id"]
+    return tenant, await register_cluster(api, tenant, kube, "legacy")
 
 
 def ws_url(base_url: str, **params: str) -> str:
@@ -80,16 +76,6 @@ async def kube_call(kube: Fleet, method: str, path: str, **kwargs: Any) -> httpx
         return response
 
 
-async def scale(kube: Fleet, name: str, replicas: int) -> None:
-    await kube_call(
-        kube,
-        "PATCH",
-        f"/apis/apps/v1/namespaces/shop/deployments/{name}/scale",
-        json={"spec": {"replicas": replicas}},
-        headers={"Content-Type": "application/merge-patch+json"},
-    )
-
-
 async def test_scaling_a_deployment_arrives_as_resource_updated(
     base_url: str, cluster: tuple[TenantUsers, str], kube: Fleet
 ) -> None:
@@ -101,13 +87,13 @@ async def test_scaling_a_deployment_arrives_as_resource_updated(
         assert set(added) == {"type", "cluster_id", "resource", "timestamp"}
         assert set(added["resource"]) == {"kind", "namespace", "name", "data"}
         replicas = added["resource"]["data"]["spec"]["replicas"]
-        await scale(kube, "web", replicas + 1)
+        await scale_deployment(kube, "web", replicas + 1)
         updated = await until(socket, named("Deployment", "web", "RESOURCE_UPDATED"), within=2)
         assert updated["resource"]["data"]["spec"]["replicas"] == replicas + 1
         assert updated["timestamp"].endswith("Z")
     finally:
         await socket.close()
-    await scale(kube, "web", replicas)
+    await scale_deployment(kube, "web", replicas)
 
 
 async def test_deleting_a_pod_arrives_as_resource_deleted_and_namespace_filters(

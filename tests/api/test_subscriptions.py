@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest_asyncio
 import websockets
 from gql import Client, gql
@@ -15,8 +14,8 @@ from gql.transport.websockets import WebsocketsTransport
 
 from kubesim.fleet import Fleet, start_fleet
 from tests.support.api import Api, TenantUsers, make_tenant
+from tests.support.clusters import register_cluster, scale_deployment
 
-REGISTER = "mutation($t:ID!,$in:RegisterClusterInput!){ registerCluster(tenantId:$t,input:$in){ id } }"
 EVENTS = """subscription($c:ID, $n:String, $i:Boolean!){
   resourceEvents(clusterId:$c, kind:"Deployment", namespace:$n, includeInitial:$i){
     type clusterId kind namespace name resourceVersion object timestamp } }"""
@@ -31,28 +30,11 @@ async def kube() -> AsyncIterator[Fleet]:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def cluster(api: Api, provider_token: str, kube: Fleet) -> tuple[TenantUsers, str]:
     tenant = await make_tenant(api, provider_token, roles=("viewer",))
-    kubeconfig = kube.kubeconfigs["cluster-0"].read_text()
-    data = await api.ok(
-        REGISTER, {"t": tenant.id, "in": {"name": "live", "kubeconfig": kubeconfig}}, tenant.tokens["tenant_admin"]
-    )
-    return tenant, data["registerCluster"]["id"]
+    return tenant, await register_cluster(api, tenant, kube, "live")
 
 
 def ws_url(base_url: str) -> str:
     return base_url.replace("http://", "ws://") + "/graphql"
-
-
-async def scale(kube: Fleet, name: str, replicas: int) -> None:
-    cluster = kube.cluster("cluster-0")
-    async with httpx.AsyncClient(
-        base_url=kube.server_url("cluster-0"), headers={"Authorization": f"Bearer {cluster.token}"}
-    ) as http:
-        response = await http.patch(
-            f"/apis/apps/v1/namespaces/shop/deployments/{name}/scale",
-            json={"spec": {"replicas": replicas}},
-            headers={"Content-Type": "application/merge-patch+json"},
-        )
-        assert response.status_code == 200, response.text
 
 
 async def test_initial_list_then_live_changes_over_gql(
@@ -73,11 +55,11 @@ async def test_initial_list_then_live_changes_over_gql(
         assert all(e["type"] == "ADDED" and e["namespace"] == "shop" for e in initial)
         assert len({e["name"] for e in initial}) == len(initial), "no duplicate in the initial list"
         replicas = next(e for e in initial if e["name"] == "web")["object"]["spec"]["replicas"]
-        await scale(kube, "web", replicas + 1)
+        await scale_deployment(kube, "web", replicas + 1)
         live = await asyncio.wait_for(_next_named(stream, "web"), timeout=2)
         assert live["type"] == "MODIFIED" and live["object"]["spec"]["replicas"] == replicas + 1
         assert int(live["resourceVersion"]) > int(next(e for e in initial if e["name"] == "web")["resourceVersion"])
-    await scale(kube, "web", replicas)
+    await scale_deployment(kube, "web", replicas)
 
 
 async def _next_named(stream: Any, name: str) -> dict[str, Any]:
@@ -134,8 +116,8 @@ async def test_fleet_wide_stream_never_carries_another_tenants_events(
     base_url: str, cluster: tuple[TenantUsers, str], tenant_b: TenantUsers, kube: Fleet
 ) -> None:
     socket = await _subscribe(base_url, tenant_b.tokens["tenant_admin"], {"c": None, "n": None, "i": True})
-    await scale(kube, "api", 3)
-    await scale(kube, "api", 2)
+    await scale_deployment(kube, "api", 3)
+    await scale_deployment(kube, "api", 2)
     received = []
     try:
         while True:
@@ -178,14 +160,14 @@ async def test_legacy_graphql_ws_protocol_streams_too(
         )
     )
     await asyncio.sleep(0.5)
-    await scale(kube, "api", 4)
+    await scale_deployment(kube, "api", 4)
     try:
         while True:
             message = json.loads(await asyncio.wait_for(socket.recv(), timeout=2))
             if message.get("type") == "data" and message["payload"]["data"]["resourceEvents"]["name"] == "api":
                 break
     finally:
-        await scale(kube, "api", 2)
+        await scale_deployment(kube, "api", 2)
         await socket.close()
     assert message["payload"]["data"]["resourceEvents"]["type"] == "MODIFIED"
 
