@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -152,8 +152,7 @@ async def _resource_events(
     kinds = {cid: await _resolve_kind(ctx, cid, kind) for cid in cluster_ids}
     async with contextlib.AsyncExitStack() as stack:
         for cid, rk in kinds.items():
-            messages = await stack.enter_async_context(ctx.services.bus.subscribe(resource_channel(cid, rk.kind)))
-            stack.push_async_callback(_cancel, asyncio.create_task(_pump(messages, mailbox.put)))
+            await stack.enter_async_context(ctx.services.bus.listen(resource_channel(cid, rk.kind), mailbox.put))
             await ctx.services.watches.want(cid, rk)
         if include_initial:
             for cid, rk in kinds.items():
@@ -181,23 +180,9 @@ async def _snapshot(ctx: RequestContext, cluster_id: str, kind: ResourceKind) ->
 
 async def cluster_status(ctx: RequestContext, tenant_id: str | None) -> AsyncIterator[Event]:
     mailbox = Mailbox(ctx.settings.subscription_queue_size)
-    async with ctx.services.bus.subscribe(status_channel(tenant_id)) as messages:
-        pump = asyncio.create_task(_pump(messages, mailbox.put))
-        try:
-            async for event in _until_signed_out(ctx, mailbox):
-                yield event
-        finally:
-            await _cancel(pump)
-
-
-async def _pump(messages: AsyncIterator[Event], put: Callable[[Event], None]) -> None:
-    async for message in messages:
-        put(message)
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    async with ctx.services.bus.listen(status_channel(tenant_id), mailbox.put):
+        async for event in _until_signed_out(ctx, mailbox):
+            yield event
 
 
 async def _until_signed_out(ctx: RequestContext, mailbox: Mailbox) -> AsyncIterator[Event]:

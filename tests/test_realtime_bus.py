@@ -165,3 +165,22 @@ async def test_a_long_channel_name_is_carried(buses: tuple[RealtimeBus, Realtime
         assert await collect(messages, 1, within=2) == [{"seq": 1}]
         with pytest.raises(TimeoutError):
             await collect(others, 1, within=0.3)  # the other long name is its own channel
+
+
+async def test_local_listeners_share_one_bus_subscription_per_channel() -> None:
+    bus = await connected("memory://")
+    name = channel()
+    first: list[dict[str, Any]] = []
+    second: list[dict[str, Any]] = []
+    try:
+        async with bus.listen(name, first.append), bus.listen(name, second.append):
+            assert list(bus._local) == [name] and len(bus._local[name].listeners) == 2
+            await bus.publish(name, {"seq": 1})
+            for _ in range(50):
+                if first and second:
+                    break
+                await asyncio.sleep(0.01)
+        assert first == second == [{"seq": 1}]
+        assert bus._local == {}, "the bus subscription ends with its last listener"
+    finally:
+        await bus.disconnect()

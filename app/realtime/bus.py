@@ -3,14 +3,18 @@ processes that hold its subscribers (`memory://` embedded, `redis://` or `postgr
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from broadcaster import Broadcast
 
 from app.realtime.backends import backend_for
+
+log = logging.getLogger("fleetgraph.realtime")
 
 
 def resource_channel(cluster_id: str, kind: str) -> str:
@@ -27,6 +31,7 @@ class RealtimeBus:
         backend = backend_for(url)
         self._broadcast = Broadcast(backend=backend) if backend is not None else Broadcast(url)
         self._connected = False
+        self._local: dict[str, _Fanout] = {}
 
     async def connect(self) -> None:
         if not self._connected:
@@ -53,3 +58,47 @@ class RealtimeBus:
                     yield json.loads(event.message)
 
             yield messages()
+
+    @asynccontextmanager
+    async def listen(self, channel: str, deliver: Deliver) -> AsyncIterator[None]:
+        """Call `deliver(message)` for each message on `channel` while inside (subscribed on entry).
+
+        However many local listeners a channel has, this process holds one bus subscription for
+        it and decodes each message once; `deliver` must be quick and must not block (a bounded
+        mailbox's put), so the bus's own queue never backs up behind a slow reader.
+        """
+        fanout = self._local.get(channel)
+        if fanout is None:
+            fanout = self._local[channel] = _Fanout(channel)
+            fanout.task = asyncio.create_task(self._read(fanout), name=f"bus:{channel}")
+        fanout.listeners.add(deliver)
+        try:
+            await fanout.ready.wait()
+            yield
+        finally:
+            fanout.listeners.discard(deliver)
+            if not fanout.listeners and self._local.get(channel) is fanout:
+                del self._local[channel]
+                fanout.task.cancel()
+                await asyncio.gather(fanout.task, return_exceptions=True)
+
+    async def _read(self, fanout: _Fanout) -> None:
+        async with self.subscribe(fanout.channel) as messages:
+            fanout.ready.set()
+            async for message in messages:
+                for deliver in list(fanout.listeners):
+                    try:
+                        deliver(message)
+                    except Exception:  # one listener's failure must not starve the others
+                        log.exception("a listener of %s failed", fanout.channel)
+
+
+Deliver = Callable[[dict[str, Any]], None]
+
+
+class _Fanout:
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.listeners: set[Deliver] = set()
+        self.ready = asyncio.Event()
+        self.task: asyncio.Task[None] = None  # type: ignore[assignment]
