@@ -28,13 +28,13 @@ from app.web import create_app
 from kubesim.fleet import Fleet, start_fleet
 from tests.api.conftest import SECRET
 from tests.support.api import Api, TenantUsers, make_tenant
+from tests.support.clusters import register_cluster
 from tests.support.server import serving
 
 QUEUE_SIZE = 20
 PATCHES = 2000
 DISTINCT = 100
 PAD = base64.b64encode(os.urandom(37_500)).decode()  # 50 kB that compression cannot shrink
-REGISTER = "mutation($t:ID!,$in:RegisterClusterInput!){ registerCluster(tenantId:$t,input:$in){ id } }"
 EVENTS = """subscription($c:ID!){ resourceEvents(clusterId:$c, kind:"ConfigMap", namespace:"shop", includeInitial:true){
   type name resourceVersion object } }"""
 Event = dict[str, Any]
@@ -72,11 +72,7 @@ async def small_queue(database_url: str) -> AsyncIterator[str]:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def cluster(api: Api, provider_token: str, kube: Fleet) -> tuple[TenantUsers, str]:
     tenant = await make_tenant(api, provider_token, roles=("viewer",))
-    kubeconfig = kube.kubeconfigs["cluster-0"].read_text()
-    data = await api.ok(
-        REGISTER, {"t": tenant.id, "in": {"name": "burst", "kubeconfig": kubeconfig}}, tenant.tokens["tenant_admin"]
-    )
-    return tenant, data["registerCluster"]["id"]
+    return tenant, await register_cluster(api, tenant, kube, "burst")
 
 
 async def subscribe(base_url: str, token: str, cluster_id: str, slow: bool) -> ClientConnection:

@@ -12,10 +12,10 @@ import httpx
 
 from kubesim.fleet import Fleet, start_fleet
 from tests.support.api import Api, TenantUsers, make_tenant
+from tests.support.clusters import register_cluster
 
 CLUSTER = "cluster-0"
 WRITE_VERBS = ("create ", "update ", "patch ", "delete ", "deletecollection ")
-REGISTER = """mutation($t:ID!,$in:RegisterClusterInput!){ registerCluster(tenantId:$t,input:$in){ id } }"""
 AUDIT = (
     """query($a:String!){ auditLogs(filter:{action:$a}){ nodes { action targetType targetId actorEmail changes } } }"""
 )
@@ -103,8 +103,7 @@ async def cluster_setup(api: Api, provider_token: str, other: TenantUsers, seed:
     """A kubesim cluster registered to a new tenant with an operator and a viewer."""
     async with start_fleet(1, profile="small", seed=seed, control=True, speed=20) as fleet:
         tenant = await make_tenant(api, provider_token, roles=("operator", "viewer"), maxClusters=1)
-        variables = {"t": tenant.id, "in": {"name": CLUSTER, "kubeconfig": fleet.kubeconfigs[CLUSTER].read_text()}}
-        cluster_id = (await api.ok(REGISTER, variables, tenant.tokens["tenant_admin"]))["registerCluster"]["id"]
+        cluster_id = await register_cluster(api, tenant, fleet, CLUSTER, CLUSTER)
         headers = {"Authorization": f"Bearer {fleet.cluster(CLUSTER).token}"}
         async with httpx.AsyncClient(base_url=fleet.server_url(CLUSTER), headers=headers) as http:
             yield Setup(tenant, other, cluster_id, fleet, http)
