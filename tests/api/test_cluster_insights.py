@@ -17,7 +17,8 @@ import pytest_asyncio
 
 from kubesim.fleet import start_fleet
 from tests.support.api import Api, TenantUsers, make_tenant
-from tests.support.cluster_writes import REGISTER, Setup
+from tests.support.cluster_writes import Setup
+from tests.support.clusters import REGISTER
 from tests.test_insights_unit import make_certificate
 
 CLUSTER = "cluster-0"
