@@ -102,6 +102,8 @@ def _find(fleet: Fleet, request: Request) -> Any:
 
 
 def _routes(fleet: Fleet) -> list[tuple[str, str, Any]]:
+    from . import lifecycle  # the lifecycle half needs the controllers' node model; loaded only when served
+
     async def stats(request: Request) -> Any:
         return _find(fleet, request).control.snapshot()
 
@@ -124,22 +126,27 @@ def _routes(fleet: Fleet) -> list[tuple[str, str, Any]]:
         return cluster.control.snapshot()
 
     async def listing(request: Request) -> Any:
-        return {"clusters": [{"name": c.name, "server": fleet.server_url(c.name)} for c in fleet.clusters]}
+        return {"clusters": [lifecycle.describe(fleet, c) for c in fleet.clusters]}
 
     return [("/clusters", "GET", listing), ("/clusters/{name}/stats", "GET", stats),
             ("/clusters/{name}/faults", "POST", faults), ("/clusters/{name}/drop-watches", "POST", drop_watches),
-            ("/clusters/{name}/reset", "POST", reset)]
+            ("/clusters/{name}/reset", "POST", reset), *lifecycle.routes(fleet)]
 
 
 def control_app(fleet: Fleet) -> Starlette:
-    """The fleet's control API, on its own port so it still answers while a cluster is unreachable."""
+    """The fleet's control API, on its own port so it still answers while a cluster is unreachable.
+
+    An action answers a JSON body (200) or a (body, status) pair; API errors answer a Kubernetes Status.
+    """
 
     def route(path: str, method: str, action: Any) -> Route:
         async def handler(request: Request) -> Response:
             try:
-                return JSONResponse(await action(request))
+                result = await action(request)
             except errors.ApiError as err:
                 return JSONResponse(err.status(), err.code)
+            body, status = result if isinstance(result, tuple) else (result, 200)
+            return JSONResponse(body, status)
 
         return Route(path, handler, methods=[method])
 

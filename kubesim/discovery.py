@@ -9,12 +9,20 @@ from .resources import SUBRESOURCE_KINDS, SUBRESOURCE_VERBS, ResourceRegistry, R
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
 
-def version_info() -> dict[str, str]:
-    return {"major": "1", "minor": "37", "emulationMajor": "1", "emulationMinor": "37",
-            "minCompatibilityMajor": "1", "minCompatibilityMinor": "36", "gitVersion": "v1.37.0-kubesim",
-            "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
-            "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.25.0", "compiler": "gc",
-            "platform": "linux/amd64"}
+def version_info(version: str | None = None) -> dict[str, str]:
+    """What /version answers: kubesim's own build, or the Kubernetes ``version`` a cluster was given."""
+    if version is None:
+        return {"major": "1", "minor": "37", "emulationMajor": "1", "emulationMinor": "37",
+                "minCompatibilityMajor": "1", "minCompatibilityMinor": "36", "gitVersion": "v1.37.0-kubesim",
+                **_BUILD}
+    major, minor = version.split(".")[:2]
+    return {"major": major, "minor": minor, "emulationMajor": major, "emulationMinor": minor,
+            "minCompatibilityMajor": major, "minCompatibilityMinor": str(max(int(minor) - 1, 0)),
+            "gitVersion": f"v{version}", **_BUILD}
+
+
+_BUILD = {"gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
+          "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.25.0", "compiler": "gc", "platform": "linux/amd64"}
 
 
 def api_versions(address: str) -> dict[str, Any]:

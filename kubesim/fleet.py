@@ -6,21 +6,26 @@ import asyncio
 import contextlib
 import hashlib
 import importlib
+import itertools
 import logging
 import socket
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from . import errors
 from .clock import Clock
 from .control import control_app
 from .kubeconfig import Certificates, make_certificates, write_kubeconfig
 from .server import Cluster, build_app
 from .store import ClusterState
+
+if TYPE_CHECKING:
+    from .nodepools import NodePool
 
 log = logging.getLogger("kubesim")
 
@@ -65,8 +70,12 @@ class Fleet:
         self.ports: dict[str, int] = {}
         self.control_port: int | None = None
         self._servers: dict[str, tuple[_Server, asyncio.Task[None]]] = {}
-        self._managers: list[Any] = []
+        self._managers: dict[str, Any] = {}
         self._certs: Certificates | None = None
+        self._controllers: Any = None
+        self._created = 0  # clusters made so far: a new one's index, which seeds its profile
+        self._reserved: set[str] = set()
+        self.node_pools: dict[str, dict[str, NodePool]] = {}
 
     def server_url(self, name: str) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.ports[name]}"
@@ -78,25 +87,76 @@ class Fleet:
         if self.tls:
             self._certs = make_certificates(self.kubeconfig_dir / "tls")
         profiles = _optional("kubesim.profiles") if self.profile else None
-        controllers = _optional("kubesim.controllers") if self.with_controllers else None
+        self._controllers = _optional("kubesim.controllers") if self.with_controllers else None
         for index in range(self.count):
-            name = f"cluster-{index}"
-            state = ClusterState(name, Clock(self.speed), history_size=self.history_size)
-            token = hashlib.sha256(f"kubesim/{self.seed}/{name}".encode()).hexdigest()[:40]
-            cluster = Cluster(name, state, token)
-            _bootstrap(state)
+            cluster = self._new_cluster(f"cluster-{index}")
             if profiles is not None:
-                profiles.load_profile(state, self.profile, self.seed, index)
-            if controllers is not None:
-                self._managers.append(controllers.start(state))
-            self.clusters.append(cluster)
-            self.ports[name] = self.base_port + index if self.base_port else 0
-            await self._serve(cluster)
-            ca = self._certs.ca_pem if self._certs else None
-            self.kubeconfigs[name] = write_kubeconfig(self.kubeconfig_dir, name, self.server_url(name), token, ca)
+                profiles.load_profile(cluster.state, self.profile, self.seed, index)
+            await self._launch(cluster, self.base_port + index if self.base_port else 0)
+        self._created = self.count
         if self.control_enabled:
             await self._serve_control()
         return self
+
+    def _new_cluster(self, name: str) -> Cluster:
+        state = ClusterState(name, Clock(self.speed), history_size=self.history_size)
+        token = hashlib.sha256(f"kubesim/{self.seed}/{name}".encode()).hexdigest()[:40]
+        _bootstrap(state)
+        return Cluster(name, state, token)
+
+    async def _launch(self, cluster: Cluster, port: int) -> None:
+        """Run the cluster's controllers, serve its API and write its kubeconfig."""
+        name = cluster.name
+        if self._controllers is not None:
+            self._managers[name] = self._controllers.start(cluster.state)
+        self.clusters.append(cluster)
+        self.ports[name] = port
+        await self._serve(cluster)
+        ca = self._certs.ca_pem if self._certs else None
+        self.kubeconfigs[name] = write_kubeconfig(self.kubeconfig_dir, name, self.server_url(name), cluster.token, ca)
+
+    async def add_cluster(self, name: str, prepare: Callable[[ClusterState, int], None],
+                          version: str | None = None) -> Cluster:
+        """Start one more cluster while the fleet runs; ``prepare(state, index)`` fills it (in a worker thread,
+        as nothing else sees the new state yet) before it is served."""
+        if name in self._reserved or any(c.name == name for c in self.clusters):
+            raise errors.already_exists("", "clusters", name)
+        self._reserved.add(name)
+        try:
+            index, self._created = self._created, self._created + 1
+            cluster = await asyncio.to_thread(self._prepared, name, prepare, index)
+            cluster.version = version
+            await self._launch(cluster, self._next_port())
+        finally:
+            self._reserved.discard(name)
+        return cluster
+
+    def _prepared(self, name: str, prepare: Callable[[ClusterState, int], None], index: int) -> Cluster:
+        cluster = self._new_cluster(name)
+        prepare(cluster.state, index)
+        return cluster
+
+    def _next_port(self) -> int:
+        if not self.base_port:
+            return 0
+        used = set(self.ports.values())
+        return next(port for port in itertools.count(self.base_port) if port not in used)
+
+    async def remove_cluster(self, name: str) -> None:
+        """Stop serving the cluster and forget it: its controllers, port, kubeconfig and node pools."""
+        cluster = self.cluster(name)
+        cluster.watches.drop_all()
+        manager = self._managers.pop(name, None)
+        if manager is not None:
+            await manager.stop()
+        if name in self._servers:
+            await self._stop_server(name)
+        self.clusters.remove(cluster)
+        self.ports.pop(name, None)
+        self.node_pools.pop(name, None)
+        path = self.kubeconfigs.pop(name, None)
+        if path is not None:
+            path.unlink(missing_ok=True)
 
     async def _serve(self, cluster: Cluster) -> None:
         sock = _bind(self.ports[cluster.name])
@@ -138,7 +198,7 @@ class Fleet:
     async def stop(self) -> None:
         for cluster in self.clusters:
             cluster.watches.drop_all()
-        for manager in self._managers:
+        for manager in self._managers.values():
             await manager.stop()
         for name in list(self._servers):
             await self._stop_server(name)

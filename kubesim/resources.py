@@ -113,6 +113,7 @@ BUILTINS: tuple[ResourceType, ...] = (
     _rt("apiextensions.k8s.io/v1", "customresourcedefinitions", "CustomResourceDefinition", False,
         "crd crds", "api-extensions", "status"),
     _rt("discovery.k8s.io/v1", "endpointslices", "EndpointSlice", True),
+    _rt("policy/v1", "poddisruptionbudgets", "PodDisruptionBudget", True, "pdb", subs="status"),
     ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
                  "", (), ("create",), storage=False),
     ResourceType("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False,

@@ -29,6 +29,7 @@ class Cluster:
     control: ControlState = field(default_factory=ControlState)
     watches: WatchSettings = field(default_factory=WatchSettings)
     address: str = "127.0.0.1:0"
+    version: str | None = None  # the Kubernetes version /version reports; None: kubesim's own
 
 
 def authorize(cluster: Cluster, headers: Any) -> None:
@@ -131,7 +132,7 @@ def _simple(cluster: Cluster, request: Request, parts: list[str]) -> Response | 
     if parts in (["healthz"], ["livez"], ["readyz"]):
         return PlainTextResponse("ok")
     if parts == ["version"]:
-        return json_response(discovery.version_info())
+        return json_response(discovery.version_info(cluster.version))
     if parts and parts[0] == "openapi":
         return openapi.handle(registry, parts[1:])
     if parts in (["api"], ["apis"]) and discovery.wants_aggregated(accept):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import apply, errors, handlers, podlogs, selectors
+from . import apply, errors, eviction, handlers, podlogs, selectors
 from .handlers import Target
 from .httputil import json_response, read_body
 from .store import ClusterState, copy_obj
@@ -28,7 +28,7 @@ async def handle(request: Request, cluster: Cluster, target: Target) -> Response
     if sub == "binding" and method == "POST":
         return await _binding(request, state, target)
     if sub == "eviction" and method == "POST":
-        return await _eviction(request, state, target)
+        return await eviction.evict(request, state, target)
     if sub == "exec":
         raise errors.bad_request("Upgrade request required")
     raise errors.method_not_allowed()
@@ -107,12 +107,6 @@ async def _binding(request: Request, state: ClusterState, target: Target) -> Res
                               f'"{pod["spec"]["nodeName"]}"')
     pod["spec"]["nodeName"] = node
     state.update(target.rt, pod)
-    return json_response(_success(), 201)
-
-
-async def _eviction(request: Request, state: ClusterState, target: Target) -> Response:
-    handlers.get_current(state, target)
-    state.delete(target.rt, target.namespace, target.name or "")
     return json_response(_success(), 201)
 
 

@@ -165,6 +165,8 @@ def _by_kind_spec(rt: ResourceType, obj: dict[str, Any]) -> list[Cause]:
         return causes + _template(job, "spec.jobTemplate.spec.template")
     if rt.key == ("", "services"):
         return _service(spec)
+    if rt.key == ("policy", "poddisruptionbudgets"):
+        return _disruption_budget(spec)
     return []
 
 
@@ -213,6 +215,42 @@ def _service(spec: dict[str, Any]) -> list[Cause]:
         if not isinstance(port, dict) or not port.get("port"):
             causes.append(required(f"spec.ports[{i}].port"))
     return causes
+
+
+_PERCENT = re.compile(r"^[0-9]+%$")
+_PERCENT_MSG = ("a valid percent string must be a numeric string followed by an ending '%' "
+                "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")
+_EVICTION_POLICIES = ("AlwaysAllow", "IfHealthyBudget")
+
+
+def _disruption_budget(spec: dict[str, Any]) -> list[Cause]:
+    """policy/v1 PodDisruptionBudgetSpec: one of minAvailable/maxUnavailable, each a count or a percent."""
+    causes: list[Cause] = []
+    if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
+        shown = f"minAvailable={spec['minAvailable']}, maxUnavailable={spec['maxUnavailable']}"
+        causes.append(bad_value("spec", shown, "minAvailable and maxUnavailable cannot be both set"))
+    for field in ("minAvailable", "maxUnavailable"):
+        causes += _int_or_percent(spec.get(field), f"spec.{field}")
+    policy = spec.get("unhealthyPodEvictionPolicy")
+    if policy is not None and policy not in _EVICTION_POLICIES:
+        supported = ", ".join(f'"{p}"' for p in _EVICTION_POLICIES)
+        causes.append({"reason": "FieldValueNotSupported", "field": "spec.unhealthyPodEvictionPolicy",
+                       "message": f'Unsupported value: "{policy}": supported values: {supported}'})
+    return causes
+
+
+def _int_or_percent(value: Any, path: str) -> list[Cause]:
+    if value is None:
+        return []
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return [bad_value(path, value, "must be an integer or percentage (e.g '5%')")]
+    if isinstance(value, int):
+        return [bad_value(path, value, "must be greater than or equal to 0")] if value < 0 else []
+    if not _PERCENT.match(value):
+        return [bad_value(path, value, _PERCENT_MSG)]
+    if int(value[:-1]) > 100:
+        return [bad_value(path, value, "must not be greater than 100%")]
+    return []
 
 
 def _go_selector(selector: Any) -> str:

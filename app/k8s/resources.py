@@ -95,6 +95,7 @@ BUILTIN_KINDS: dict[str, ResourceKind] = {
         _kind("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False),
         _kind("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", False),
         _kind("discovery.k8s.io/v1", "EndpointSlice", "endpointslices"),
+        _kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", True, "pdb"),
         _kind("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False,
               "crd crds"),
     )

@@ -12,6 +12,7 @@ from kubesim.controllers import (
     cronjobs,
     daemonsets,
     deployments,
+    disruption,
     endpoints,
     gc,
     hpa,
@@ -50,6 +51,7 @@ def all_controllers() -> list[Controller]:
         quota.CONTROLLER,
         hpa.CONTROLLER,
         gc.CONTROLLER,
+        disruption.CONTROLLER,
         namespaces.CONTROLLER,
     ]
 

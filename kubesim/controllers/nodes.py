@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from kubesim.clock import format_time, parse_time
@@ -76,8 +76,15 @@ def _assign_cidr(ctx: Context, node: dict[str, Any]) -> None:
 
 
 def _status(ctx: Context, node: dict[str, Any], index: int) -> dict[str, Any]:
+    old = node.get("status") or {}
+    version = (old.get("nodeInfo") or {}).get("kubeletVersion") or KUBELET_VERSION
+    return kubelet_status(ctx.state.name, node, index, ctx.now(), version)
+
+
+def kubelet_status(cluster: str, node: dict[str, Any], index: int, moment: datetime, version: str) -> dict[str, Any]:
+    """The status a kubelet at ``version`` posts for ``node``: a heartbeat keeps transition times."""
     name = node["metadata"]["name"]
-    now = format_time(ctx.now())
+    now = format_time(moment)
     old = node.get("status") or {}
     old_conditions = {c.get("type"): c for c in old.get("conditions") or []}
     conditions = []
@@ -87,17 +94,17 @@ def _status(ctx: Context, node: dict[str, Any], index: int) -> dict[str, Any]:
         conditions.append({"type": kind, "status": status, "lastHeartbeatTime": now,
                            "lastTransitionTime": since, "reason": reason, "message": message})
     cap, alloc = capacity(node)
-    machine = suffix(ctx.state.name, name, "machine", length=16)
+    machine = suffix(cluster, name, "machine", length=16)
     return {
         **old, "capacity": cap, "allocatable": alloc, "conditions": conditions,
         "addresses": [{"type": "InternalIP", "address": f"172.18.{index // 250}.{index % 250 + 2}"},
                       {"type": "Hostname", "address": name}],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
         "nodeInfo": {"machineID": machine, "systemUUID": suffix(name, "uuid", length=16),
-                     "bootID": suffix(ctx.state.name, name, "boot", length=16),
+                     "bootID": suffix(cluster, name, "boot", length=16),
                      "kernelVersion": "6.1.0-27-cloud-amd64", "osImage": "Ubuntu 22.04.5 LTS",
-                     "containerRuntimeVersion": "containerd://1.7.22", "kubeletVersion": KUBELET_VERSION,
-                     "kubeProxyVersion": KUBELET_VERSION, "operatingSystem": "linux", "architecture": "amd64"},
+                     "containerRuntimeVersion": "containerd://1.7.22", "kubeletVersion": version,
+                     "kubeProxyVersion": version, "operatingSystem": "linux", "architecture": "amd64"},
     }
 
 

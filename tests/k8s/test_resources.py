@@ -14,7 +14,7 @@ def test_every_kind_kubesim_stores_is_built_in_with_the_same_coordinates() -> No
               for rt in BUILTINS if rt.storage and rt.group != "events.k8s.io"}
     ours = {(k.kind, k.group, k.version, k.plural, k.namespaced) for k in BUILTIN_KINDS.values()}
     assert ours == served
-    assert len(BUILTIN_KINDS) == 30
+    assert len(BUILTIN_KINDS) == 31
 
 
 @pytest.mark.parametrize("name", ["Deployment", "deployment", "DEPLOYMENTS", "deploy", "deployments.apps"])
