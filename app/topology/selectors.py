@@ -1,0 +1,102 @@
+"""Label selectors (Service, NetworkPolicy, PodDisruptionBudget) and an index of pods by label.
+
+A Service without a selector (or with an empty one) selects nothing: its endpoints are managed by
+hand. An empty ``podSelector`` of a NetworkPolicy, and an empty ``selector`` of a policy/v1
+PodDisruptionBudget, select every pod of their namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+from app.topology.model import Obj
+
+SELECTOR_KINDS = frozenset({"Service", "NetworkPolicy", "PodDisruptionBudget"})
+_LABELS = {"Service": "selects", "NetworkPolicy": "applies to", "PodDisruptionBudget": "protects"}
+
+
+class Selector(NamedTuple):
+    namespace: str
+    labels: tuple[tuple[str, str], ...]
+    expressions: tuple[tuple[str, str, frozenset[str]], ...]
+    label: str
+
+
+def selector_of(kind: str, obj: Obj) -> Selector | None:
+    """What an object selects, or None when it selects no pod at all."""
+    if kind not in SELECTOR_KINDS:
+        return None
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    namespace = str(meta.get("namespace") or "")
+    if kind == "Service":
+        raw = spec.get("selector")
+        if not isinstance(raw, dict) or not raw:
+            return None
+        return Selector(namespace, tuple(sorted((str(k), str(v)) for k, v in raw.items())), (), _LABELS[kind])
+    raw = spec.get("podSelector" if kind == "NetworkPolicy" else "selector")
+    if raw is None and kind == "PodDisruptionBudget":
+        return None
+    raw = raw if isinstance(raw, dict) else {}
+    labels = tuple(sorted((str(k), str(v)) for k, v in (raw.get("matchLabels") or {}).items()))
+    expressions = tuple(
+        (str(e.get("key")), str(e.get("operator")), frozenset(str(v) for v in e.get("values") or ()))
+        for e in raw.get("matchExpressions") or () if isinstance(e, dict)
+    )
+    return Selector(namespace, labels, expressions, _LABELS[kind])
+
+
+def matches(selector: Selector, labels: Mapping[str, Any]) -> bool:
+    for key, value in selector.labels:
+        if labels.get(key) != value:
+            return False
+    for key, operator, values in selector.expressions:
+        present = key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            return False
+    return True
+
+
+class PodIndex:
+    """Pod ids by namespace and by (namespace, label key, label value)."""
+
+    def __init__(self) -> None:
+        self.by_namespace: dict[str, set[str]] = {}
+        self.by_label: dict[tuple[str, str, str], set[str]] = {}
+
+    def add(self, pod: str, namespace: str, labels: Mapping[str, Any]) -> None:
+        self.by_namespace.setdefault(namespace, set()).add(pod)
+        for key, value in labels.items():
+            self.by_label.setdefault((namespace, key, str(value)), set()).add(pod)
+
+    def remove(self, pod: str, namespace: str, labels: Mapping[str, Any]) -> None:
+        _discard(self.by_namespace, namespace, pod)
+        for key, value in labels.items():
+            _discard(self.by_label, (namespace, key, str(value)), pod)
+
+    def candidates(self, selector: Selector) -> Iterable[str]:
+        """Pods that may match: those carrying every matchLabels pair (all pods when there is none)."""
+        if not selector.labels:
+            return self.by_namespace.get(selector.namespace, ())
+        sets = [self.by_label.get((selector.namespace, k, v)) for k, v in selector.labels]
+        if any(s is None for s in sets):
+            return ()
+        ordered = sorted((s for s in sets if s is not None), key=len)
+        return ordered[0].intersection(*ordered[1:])
+
+
+def _discard(index: dict[Any, set[str]], key: Any, pod: str) -> None:
+    bucket = index.get(key)
+    if bucket is not None:
+        bucket.discard(pod)
+        if not bucket:
+            del index[key]
