@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -13,10 +14,14 @@ from app.health import ClusterHealth, StatusChange
 from app.k8s.cache import CacheOptions, Gateway
 from app.k8s.transport import ClientOptions
 from app.realtime.bus import RealtimeBus, status_channel
+from app.realtime.expiry import SessionChecks
 from app.realtime.ownership import LocalWatches, SharedWatches
 from app.realtime.publisher import WatchPublisher
+from app.realtime.shared import Selections
 from app.settings import Settings
 from schema.limits import CostBudget
+
+HANDSHAKES = 8
 
 
 @dataclass
@@ -32,6 +37,10 @@ class Services:
     publisher: WatchPublisher
     watches: LocalWatches | SharedWatches
     stream_counts: Counter[str] = field(default_factory=Counter)  # open live streams per tenant
+    selections: Selections = field(default_factory=Selections)  # subscriptions sharing each event's work
+    session_checks: SessionChecks = field(default_factory=SessionChecks)  # live streams' session rechecks
+    # websocket sign-ins and subscribe-time checks in flight, below the database pool's size
+    handshakes: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(HANDSHAKES))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

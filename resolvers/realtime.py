@@ -3,18 +3,17 @@ ended when the caller's token expires or their session is revoked."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any
 
 from app.auth.authenticate import still_signed_in
+from app.auth.principal import Principal
 from app.context import RequestContext
-from app.db.types import utcnow
 from app.errors import BadUserInput, Forbidden, RateLimited, Unauthenticated
 from app.k8s.resources import ResourceKind
 from app.realtime.bus import resource_channel, status_channel
+from app.realtime.expiry import Alarm, seconds_until
 from app.realtime.mailbox import RESYNC, Mailbox, object_key
 from app.realtime.publisher import event_payload
 from loaders.clusters import ensure_registered
@@ -101,7 +100,8 @@ class _View:
         self.visible[key] = rv or 0
         if not shown and not self.primed:
             return event  # no initial list was sent: report the change as the cluster did
-        return {**event, "type": "MODIFIED" if shown else "ADDED"}
+        seen_as = "MODIFIED" if shown else "ADDED"
+        return event if event["type"] == seen_as else {**event, "type": seen_as}  # the same dict shares best
 
 
 def _rv(event: Event) -> int | None:
@@ -134,39 +134,31 @@ async def resource_events(
     include_initial: bool,
 ) -> AsyncIterator[Event]:
     with _tenant_slot(ctx):
-        async for event in _resource_events(ctx, cluster_id, kind, namespace, label_selector, include_initial):
-            yield event
-
-
-async def _resource_events(
-    ctx: RequestContext,
-    cluster_id: str | None,
-    kind: str,
-    namespace: str | None,
-    label_selector: str | None,
-    include_initial: bool,
-) -> AsyncIterator[Event]:
-    cluster_ids = await _clusters(ctx, cluster_id)
-    view = _View(namespace, label_selector)
-    mailbox = Mailbox(ctx.settings.subscription_queue_size)
-    kinds = {cid: await _resolve_kind(ctx, cid, kind) for cid in cluster_ids}
-    async with contextlib.AsyncExitStack() as stack:
-        for cid, rk in kinds.items():
-            await stack.enter_async_context(ctx.services.bus.listen(resource_channel(cid, rk.kind), mailbox.put))
-            await ctx.services.watches.want(cid, rk)
-        if include_initial:
+        async with ctx.services.handshakes:  # a burst of subscribes queues for the database
+            cluster_ids = await _clusters(ctx, cluster_id)
+        view = _View(namespace, label_selector)
+        mailbox = Mailbox(ctx.settings.subscription_queue_size)
+        kinds = {cid: await _resolve_kind(ctx, cid, kind) for cid in cluster_ids}
+        async with contextlib.AsyncExitStack() as stack:
             for cid, rk in kinds.items():
-                for event in view.diff(cid, rk.kind, await _snapshot(ctx, cid, rk)):
-                    yield event
-        async for event in _until_signed_out(ctx, mailbox):
-            if event["type"] == RESYNC and event.get("reason") == "takeover":
-                cid = str(event["clusterId"])
-                for change in view.diff(cid, kinds[cid].kind, await _snapshot(ctx, cid, kinds[cid])):
-                    yield change
-                continue
-            seen = view.translate(event)
-            if seen is not None:
-                yield seen
+                await stack.enter_async_context(ctx.services.bus.listen(resource_channel(cid, rk.kind), mailbox.put))
+                await ctx.services.watches.want(cid, rk)
+            if include_initial:
+                for cid, rk in kinds.items():
+                    for event in view.diff(cid, rk.kind, await _snapshot(ctx, cid, rk)):
+                        yield event
+            signed_in = _SignedIn(ctx, mailbox)
+            stack.callback(signed_in.close)
+            while True:
+                event = await signed_in.next()
+                if event["type"] == RESYNC and event.get("reason") == "takeover":
+                    cid = str(event["clusterId"])
+                    for change in view.diff(cid, kinds[cid].kind, await _snapshot(ctx, cid, kinds[cid])):
+                        yield change
+                    continue
+                seen = view.translate(event)
+                if seen is not None:
+                    yield seen
 
 
 async def _snapshot(ctx: RequestContext, cluster_id: str, kind: ResourceKind) -> list[Event]:
@@ -185,21 +177,54 @@ async def cluster_status(ctx: RequestContext, tenant_id: str | None) -> AsyncIte
             yield event
 
 
-async def _until_signed_out(ctx: RequestContext, mailbox: Mailbox) -> AsyncIterator[Event]:
+class _SignedIn:
+    """A mailbox read while its caller is signed in: one timer per stream wakes the reader when the
+    token expires or the session is due a recheck (no timeout per event)."""
+
+    def __init__(self, ctx: RequestContext, mailbox: Mailbox) -> None:
+        self.ctx, self.mailbox = ctx, mailbox
+        self.principal = ctx.require_principal()
+        self.alarm = Alarm(mailbox.wake)
+        _arm(ctx, self.principal, self.alarm)
+
+    async def next(self) -> Event:
+        while True:
+            event = await self.mailbox.next()
+            if self.alarm.due:
+                await _check_signed_in(self.ctx, self.principal)
+                _arm(self.ctx, self.principal, self.alarm)
+            if event is not None:
+                return event
+
+    def close(self) -> None:
+        self.alarm.cancel()
+
+
+async def _until_signed_out(ctx: RequestContext, mailbox: Mailbox) -> AsyncGenerator[Event, None]:
     """The mailbox's events until the token expires or the session is revoked."""
-    principal = ctx.require_principal()
-    while True:
-        wait = ctx.settings.subscription_recheck_seconds
-        if principal.expires_at is not None:
-            wait = min(wait, _seconds_until(principal.expires_at))
-            if wait <= 0:
-                raise Unauthenticated("token expired: subscribe again with a fresh token")
-        try:
-            yield await asyncio.wait_for(mailbox.get(), timeout=wait)
-        except TimeoutError:
-            if not await still_signed_in(ctx.db, principal):
-                raise Unauthenticated("session ended: sign in again") from None
+    signed_in = _SignedIn(ctx, mailbox)
+    try:
+        while True:
+            yield await signed_in.next()
+    finally:
+        signed_in.close()
 
 
-def _seconds_until(moment: datetime) -> float:
-    return (moment - utcnow()).total_seconds()
+def _arm(ctx: RequestContext, principal: Principal, alarm: Alarm) -> None:
+    """The next check: at the recheck interval, or when the token expires if that is sooner."""
+    wait = ctx.settings.subscription_recheck_seconds
+    if principal.expires_at is not None:
+        left = seconds_until(principal.expires_at)
+        if left <= 0:
+            raise Unauthenticated("token expired: subscribe again with a fresh token")
+        wait = min(wait, left)
+    alarm.set(wait)
+
+
+async def _check_signed_in(ctx: RequestContext, principal: Principal) -> None:
+    if principal.expires_at is not None and seconds_until(principal.expires_at) <= 0:
+        raise Unauthenticated("token expired: subscribe again with a fresh token")
+    checks, max_age = ctx.services.session_checks, ctx.settings.subscription_recheck_seconds / 2
+    if not await checks.signed_in(principal, lambda: still_signed_in(ctx.db, principal), max_age):
+        raise Unauthenticated("session ended: sign in again")
+

@@ -1,4 +1,7 @@
-"""Subscriptions: live Kubernetes changes and cluster status transitions."""
+"""Subscriptions: live Kubernetes changes and cluster status transitions.
+
+Both pass their events through `deliver()`: under the websocket handlers, subscribers with the
+same document, variables and visibility share each event's execution and encoding."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from app.realtime.shared import deliver
 from resolvers import realtime as resolve
 from schema.permissions import SignedIn, requires
 from schema.scalars import parse_datetime
@@ -48,6 +52,16 @@ class ClusterStatusEvent:
     error: str | None
     timestamp: datetime | None
 
+    @classmethod
+    def of(cls, e: dict[str, Any]) -> ClusterStatusEvent:
+        return cls(
+            cluster_id=strawberry.ID(e["clusterId"]),
+            old_status=e["old"],
+            status=e["new"],
+            error=e.get("error"),
+            timestamp=parse_datetime(e.get("timestamp")),
+        )
+
 
 @strawberry.type
 class Subscription:
@@ -66,16 +80,10 @@ class Subscription:
         stream = resolve.resource_events(
             info.context, str(cluster_id) if cluster_id else None, kind, namespace, label_selector, include_initial
         )
-        async for event in stream:
-            yield ResourceEvent.of(event)
+        async for event in deliver(info, stream, ResourceEvent.of):
+            yield event
 
     @strawberry.subscription(permission_classes=[requires("clusters:read")])
     async def cluster_status(self, info: Info, tenant_id: strawberry.ID) -> AsyncGenerator[ClusterStatusEvent, None]:
-        async for e in resolve.cluster_status(info.context, str(tenant_id)):
-            yield ClusterStatusEvent(
-                cluster_id=strawberry.ID(e["clusterId"]),
-                old_status=e["old"],
-                status=e["new"],
-                error=e.get("error"),
-                timestamp=parse_datetime(e.get("timestamp")),
-            )
+        async for event in deliver(info, resolve.cluster_status(info.context, str(tenant_id)), ClusterStatusEvent.of):
+            yield event

@@ -29,10 +29,9 @@ class Mailbox:
     def put(self, event: dict[str, Any]) -> None:
         key = object_key(event)
         if key in self._pending:
-            merged = dict(event)
             if self._pending[key]["type"] == "ADDED" and event["type"] == "MODIFIED":
-                merged["type"] = "ADDED"  # the reader has not seen it yet: still new to them
-            self._pending[key] = merged
+                event = {**event, "type": "ADDED"}  # the reader has not seen it yet: still new to them
+            self._pending[key] = event
             self.coalesced += 1
         elif len(self._pending) >= self.capacity:
             self._pending.clear()
@@ -52,6 +51,20 @@ class Mailbox:
             await self._ready.wait()
         _, event = self._pending.popitem(last=False)
         return event
+
+    async def next(self) -> dict[str, Any] | None:
+        """The next event, or None when `wake()` interrupted the wait with nothing pending."""
+        if not self._pending:
+            self._ready.clear()
+            await self._ready.wait()
+            if not self._pending:
+                return None
+        _, event = self._pending.popitem(last=False)
+        return event
+
+    def wake(self) -> None:
+        """Make a reader waiting in `next()` return (a timer's way to get its attention)."""
+        self._ready.set()
 
     def __len__(self) -> int:
         return len(self._pending)
