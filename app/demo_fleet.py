@@ -25,7 +25,9 @@ DEMO_CLUSTERS = (("acme", "prod-eu"), ("acme", "staging"), ("globex", "prod-us")
 async def demo_fleet(services: Services, seed: int = 42) -> AsyncIterator[list[str]]:
     from kubesim.fleet import start_fleet
 
-    async with start_fleet(len(DEMO_CLUSTERS), profile="small", seed=seed) as fleet:
+    async with start_fleet(len(DEMO_CLUSTERS), profile="small", seed=seed, control=True) as fleet:
+        if not services.settings.simulator_url:  # clusters created in the demo are made in this fleet
+            services.settings.simulator_url = f"http://127.0.0.1:{fleet.control_port}"
         lines = []
         for index, (slug, name) in enumerate(DEMO_CLUSTERS):
             kubeconfig = fleet.kubeconfigs[f"cluster-{index}"].read_text()

@@ -56,7 +56,8 @@ class ClusterHealth:
 
     async def check_all(self) -> list[StatusChange]:
         async with self.db.session() as session:
-            clusters = list((await session.execute(select(Cluster))).scalars())
+            connected = select(Cluster).where(Cluster.deleted_at.is_(None), Cluster.connection_sealed != "")
+            clusters = list((await session.execute(connected)).scalars())
         results = await asyncio.gather(*(self.probe(c) for c in clusters))
         changes = []
         async with self.db.transaction() as session:

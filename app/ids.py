@@ -18,6 +18,11 @@ PREFIXES = {
     "reset": "rst",
     "cluster_role": "crb",
     "cluster": "cls",
+    "node_pool": "np",
+    "operation": "op",
+    "template": "tpl",
+    "notification": "ntf",
+    "topology_snapshot": "tps",
 }
 
 

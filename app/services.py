@@ -13,6 +13,8 @@ from app.db.types import utcnow
 from app.health import ClusterHealth, StatusChange
 from app.k8s.cache import CacheOptions, Gateway
 from app.k8s.transport import ClientOptions
+from app.operations.providers import providers
+from app.operations.runner import OperationRunner
 from app.realtime.bus import RealtimeBus, status_channel
 from app.realtime.expiry import SessionChecks
 from app.realtime.ownership import LocalWatches, SharedWatches
@@ -36,6 +38,7 @@ class Services:
     bus: RealtimeBus
     publisher: WatchPublisher
     watches: LocalWatches | SharedWatches
+    operations: OperationRunner
     stream_counts: Counter[str] = field(default_factory=Counter)  # open live streams per tenant
     selections: Selections = field(default_factory=Selections)  # subscriptions sharing each event's work
     session_checks: SessionChecks = field(default_factory=SessionChecks)  # live streams' session rechecks
@@ -74,6 +77,7 @@ class Services:
             bus=bus,
             publisher=publisher,
             watches=watches,
+            operations=OperationRunner(settings, db, gateway, sealer, bus, providers()),
         )
 
     async def start(self) -> None:
@@ -83,6 +87,7 @@ class Services:
         self.gateway.start()
         self.health.start()
         await self.watches.start()
+        self.operations.start()
 
     async def _publish_status(self, change: StatusChange) -> None:
         payload = {
@@ -95,6 +100,7 @@ class Services:
         await self.bus.publish(status_channel(change.tenant_id), payload)
 
     async def close(self) -> None:
+        await self.operations.stop()
         await self.watches.stop()
         await self.health.stop()
         await self.publisher.stop()

@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     subscription_recheck_seconds: float = Field(default=30.0, gt=0, description="how often streams recheck the session")
     watch_ownership_seconds: float = Field(default=3.0, gt=0, le=60, description="replicas' watch lock round")
     max_subscriptions_per_tenant: int = Field(default=2000, ge=1, description="open streams per tenant, per process")
+    operation_workers: int = Field(default=2, ge=0, le=64, description="operations run at once per process; 0: none")
+    operation_lease_seconds: float = Field(default=15.0, ge=0.5, le=600, description="a runner's claim on an operation")
+    operation_poll_seconds: float = Field(default=1.0, gt=0, le=60, description="how often idle runners look for work")
+    operation_max_interruptions: int = Field(default=3, ge=1, description="lost claims before an operation fails")
+    simulator_url: str | None = Field(default=None, description="kubesim control API for the simulated provider")
+    simulated_phase_seconds: float = Field(default=2.0, ge=0, le=600, description="time each simulated phase takes")
+    simulated_faults: str = Field(default="", description="simulated phases that fail on a first attempt")
     max_subscriptions_per_connection: int = Field(default=100, ge=1, le=10_000)
     log_level: str = "INFO"
 

@@ -17,7 +17,7 @@ from strawberry.dataloader import DataLoader
 from app.crypto import Sealer
 from app.db.models import Cluster
 from app.db.session import Database
-from app.errors import AppError, NotFound
+from app.errors import AppError, NotFound, UpstreamUnavailable
 from app.k8s.cache import Gateway
 from app.k8s.kubeconfig import ClusterConnection
 from loaders.batch import by_id
@@ -31,6 +31,8 @@ def make_cluster_loader(db: Database, scope: str | None) -> DataLoader[str, Clus
 
 def ensure_registered(gateway: Gateway, sealer: Sealer, cluster: Cluster) -> None:
     """Clients are made on first use from the stored, encrypted connection."""
+    if not cluster.connection_sealed or cluster.deleted_at is not None:
+        raise UpstreamUnavailable(f"cluster {cluster.name} has no connection (it is {cluster.status})")
     try:
         gateway.client(cluster.id)
     except NotFound:

@@ -22,7 +22,7 @@ from resolvers.common import changed_fields, get_or_404, paged
 from schema.base import Page
 
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-STATUSES = ("connected", "degraded", "disconnected")
+STATUSES = ("connected", "degraded", "disconnected", "pending", "provisioning", "failed", "deleting", "deleted")
 
 
 @dataclass
@@ -106,7 +106,7 @@ async def register_cluster(ctx: RequestContext, tenant_id: str, data: dict[str, 
     config = parse_kubeconfig(data["kubeconfig"])
     connection = config.connection(data.get("context"))
     async with ctx.db.session(ctx.scope) as session:
-        await _capacity(session, tenant_id, data["name"])
+        await check_capacity(session, tenant_id, data["name"])
     try:
         version = await probe(connection)
     except AppError as exc:
@@ -114,7 +114,7 @@ async def register_cluster(ctx: RequestContext, tenant_id: str, data: dict[str, 
     git = str(version.get("gitVersion", ""))
     services = ctx.services
     async with ctx.db.transaction(ctx.scope) as session:
-        await _capacity(session, tenant_id, data["name"])
+        await check_capacity(session, tenant_id, data["name"])
         cluster = Cluster(
             id=new_id("cluster"),
             tenant_id=tenant_id,
@@ -146,14 +146,15 @@ async def register_cluster(ctx: RequestContext, tenant_id: str, data: dict[str, 
     return cluster
 
 
-async def _capacity(session: AsyncSession, tenant_id: str, name: str) -> None:
+async def check_capacity(session: AsyncSession, tenant_id: str, name: str) -> None:
     tenant = await get_or_404(session, Tenant, tenant_id, "tenant")
     if tenant.deleted_at is not None:
         raise NotFound.of("tenant", tenant_id)
-    count = (await session.execute(select(func.count()).where(Cluster.tenant_id == tenant_id))).scalar_one()
+    live = (Cluster.tenant_id == tenant_id, Cluster.deleted_at.is_(None))
+    count = (await session.execute(select(func.count()).where(*live))).scalar_one()
     if count >= tenant.max_clusters:
         raise Conflict(f"tenant has reached its limit of {tenant.max_clusters} clusters")
-    clash = select(Cluster.id).where(Cluster.tenant_id == tenant_id, Cluster.name == name)
+    clash = select(Cluster.id).where(*live, Cluster.name == name)
     if (await session.execute(clash)).first():
         raise Conflict(f"a cluster named '{name}' already exists in this tenant")
 
@@ -167,8 +168,7 @@ async def list_clusters(
     if search:
         pattern = f"%{search.lower()}%"
         query = query.where(or_(func.lower(Cluster.name).like(pattern), func.lower(Cluster.region).like(pattern)))
-    if status:
-        query = query.where(Cluster.status == status)
+    query = query.where(Cluster.status == status) if status else query.where(Cluster.deleted_at.is_(None))
     async with ctx.db.session(ctx.scope) as session:
         await get_or_404(session, Tenant, tenant_id, "tenant")
         return await paged(session, query, page)
@@ -186,7 +186,9 @@ async def update_cluster(ctx: RequestContext, cluster_id: str, data: dict[str, A
     async with ctx.db.transaction(ctx.scope) as session:
         cluster = await get_or_404(session, Cluster, cluster_id, "cluster")
         if data.get("name") and data["name"] != cluster.name:
-            clash = select(Cluster.id).where(Cluster.tenant_id == cluster.tenant_id, Cluster.name == data["name"])
+            clash = select(Cluster.id).where(
+                Cluster.tenant_id == cluster.tenant_id, Cluster.name == data["name"], Cluster.deleted_at.is_(None)
+            )
             if (await session.execute(clash)).first():
                 raise Conflict(f"a cluster named '{data['name']}' already exists in this tenant")
         changes = changed_fields(cluster, data)
@@ -229,4 +231,6 @@ async def read_kubeconfig(ctx: RequestContext, cluster_id: str) -> str:
             target_type="cluster",
             target_id=cluster.id,
         )
+    if not cluster.kubeconfig_sealed:
+        raise NotFound(f"the kubeconfig of cluster {cluster.name} is not ready (the cluster is {cluster.status})")
     return ctx.services.sealer.open(cluster.kubeconfig_sealed)

@@ -36,7 +36,8 @@ class FleetRead:
 
 async def tenant_clusters(ctx: RequestContext, tenant_id: str) -> list[Cluster]:
     async with ctx.db.session(ctx.scope) as session:
-        query = select(Cluster).where(Cluster.tenant_id == tenant_id).order_by(Cluster.name)
+        live = (Cluster.tenant_id == tenant_id, Cluster.deleted_at.is_(None), Cluster.connection_sealed != "")
+        query = select(Cluster).where(*live).order_by(Cluster.name)
         return list((await session.execute(query)).scalars())
 
 

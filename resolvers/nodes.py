@@ -8,11 +8,19 @@ from app.context import RequestContext
 from app.db.models import AuditLog
 from app.errors import NotFound
 from app.ids import kind_of
-from resolvers import clusters, roles, tenants, users
+from resolvers import clusters, operations, roles, templates, tenants, users
 from resolvers.common import get_or_404
 from schema.permissions import check, check_cluster
 
-NEEDS = {"tenant": (), "user": ("users:read",), "role": ("roles:read",), "audit": ("audit:read",), "cluster": ()}
+NEEDS: dict[str, tuple[str, ...]] = {
+    "tenant": (),
+    "user": ("users:read",),
+    "role": ("roles:read",),
+    "audit": ("audit:read",),
+    "cluster": (),
+    "operation": ("clusters:read",),
+    "template": ("clusters:read",),
+}
 
 
 async def load_node(ctx: RequestContext, identifier: str) -> tuple[str, Any]:
@@ -35,6 +43,13 @@ async def load_node(ctx: RequestContext, identifier: str) -> tuple[str, Any]:
         cluster = await clusters.get_cluster(ctx, identifier)
         await check_cluster(ctx, cluster.id, "clusters:read")
         return kind, cluster
+    if kind == "operation":
+        operation = await operations.get_operation(ctx, identifier)
+        if operation.cluster_id:
+            await check_cluster(ctx, operation.cluster_id, "clusters:read")
+        return kind, operation
+    if kind == "template":
+        return kind, await templates.get_template(ctx, identifier)
     async with ctx.db.session(ctx.scope) as session:
         return kind, await get_or_404(session, AuditLog, identifier, "object")
 

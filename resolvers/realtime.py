@@ -228,3 +228,8 @@ async def _check_signed_in(ctx: RequestContext, principal: Principal) -> None:
     if not await checks.signed_in(principal, lambda: still_signed_in(ctx.db, principal), max_age):
         raise Unauthenticated("session ended: sign in again")
 
+
+# for the other live streams (operations, notifications, topology)
+until_signed_out = _until_signed_out
+snapshot = _snapshot
+tenant_slot = _tenant_slot

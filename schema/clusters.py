@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from app.db import models
 from resolvers import clusters as resolve
-from resolvers import kube
+from resolvers import kube, lifecycle
 from schema.base import Connection, Node, connection, page_from
 from schema.cluster_state import ClusterState
 from schema.common import Done
@@ -18,12 +18,39 @@ from schema.permissions import SignedIn, check_cluster, requires
 
 
 @strawberry.type
+class NodePool:
+    id: strawberry.ID
+    name: str
+    node_count: int
+    min_count: int | None
+    max_count: int | None
+    instance_type: str | None
+    labels: JSON
+    taints: list[str]
+
+    @classmethod
+    def from_model(cls, m: models.NodePool) -> NodePool:
+        return cls(
+            id=strawberry.ID(m.id),
+            name=m.name,
+            node_count=m.node_count,
+            min_count=m.min_count,
+            max_count=m.max_count,
+            instance_type=m.instance_type,
+            labels=cast(JSON, m.labels or {}),
+            taints=list(m.taints or []),
+        )
+
+
+@strawberry.type
 class Cluster(ClusterState, Node):
     id: strawberry.ID
     tenant_id: strawberry.ID
     name: str
     description: str
-    status: str = strawberry.field(description="connected, degraded or disconnected")
+    status: str = strawberry.field(
+        description="connected, degraded or disconnected; pending, provisioning, failed, deleting or deleted"
+    )
     provider: str = strawberry.field(description="eks, gke, aks, kubesim or other")
     region: str | None
     version: str | None
@@ -34,6 +61,12 @@ class Cluster(ClusterState, Node):
     created_at: datetime
     updated_at: datetime
     last_connected_at: datetime | None
+    origin: str = strawberry.field(description="registered (from a kubeconfig) or provisioned (created here)")
+    spec: JSON = strawberry.field(description="What was asked for when it was created here (no secrets)")
+
+    @strawberry.field(description="Node pools of a cluster created here.")
+    async def node_pools(self, info: Info) -> list[NodePool]:
+        return [NodePool.from_model(p) for p in await lifecycle.node_pools(info.context, str(self.id))]
 
     @classmethod
     def from_model(cls, m: models.Cluster) -> Cluster:
@@ -53,6 +86,8 @@ class Cluster(ClusterState, Node):
             created_at=m.created_at,
             updated_at=m.updated_at,
             last_connected_at=m.last_connected_at,
+            origin=m.origin,
+            spec=cast(JSON, m.spec or {}),
         )
 
 

@@ -53,6 +53,16 @@ class KubeObject(KubeResource):
         return cls(raw=cast(JSON, obj), **_common(obj, cluster_id))
 
 
+POOL_LABELS = (
+    "fleetgraph.io/node-pool",
+    "kubesim.io/node-pool",
+    "eks.amazonaws.com/nodegroup",
+    "cloud.google.com/gke-nodepool",
+    "kubernetes.azure.com/agentpool",
+    "node.kubernetes.io/instance-type",
+)
+
+
 @strawberry.type
 class KubeNode(KubeResource):
     ready: bool
@@ -71,7 +81,7 @@ class KubeNode(KubeResource):
         roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))
         addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
         capacity = status.get("capacity") or {}
-        pool = labels.get("fleetgraph.io/node-pool") or labels.get("node.kubernetes.io/instance-type")
+        pool = next((labels[k] for k in POOL_LABELS if labels.get(k)), None)
         return cls(
             ready=shape.node_ready(obj),
             roles=roles or ["worker"],

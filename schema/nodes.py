@@ -7,12 +7,22 @@ from resolvers.nodes import load_node
 from schema.audit import AuditEntry
 from schema.base import Node
 from schema.clusters import Cluster
+from schema.operations import Operation
 from schema.permissions import SignedIn
 from schema.roles import Role
+from schema.templates import ClusterTemplate
 from schema.tenants import Tenant
 from schema.users import User
 
-_TYPES = {"tenant": Tenant, "user": User, "role": Role, "audit": AuditEntry, "cluster": Cluster}
+_TYPES = {
+    "tenant": Tenant,
+    "user": User,
+    "role": Role,
+    "audit": AuditEntry,
+    "cluster": Cluster,
+    "operation": Operation,
+    "template": ClusterTemplate,
+}
 
 
 @strawberry.type

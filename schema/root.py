@@ -27,13 +27,18 @@ from schema.auth import AuthMutation, AuthQuery
 from schema.clusters import ClusterMutation, ClusterQuery
 from schema.errors import ErrorCodes
 from schema.fleet import FleetQuery
+from schema.lifecycle import LifecycleMutation
 from schema.limits import QueryCost, directive_limit
 from schema.namespaces import NamespaceMutation
 from schema.nodes import NodeQuery
-from schema.realtime import Subscription
+from schema.notifications import NotificationMutation, NotificationQuery, NotificationSubscription
+from schema.operations import OperationMutation, OperationQuery, OperationSubscription
+from schema.realtime import Subscription as ResourceSubscription
 from schema.roles import RoleMutation, RoleQuery
 from schema.scalars import DateTime
+from schema.templates import TemplateMutation, TemplateQuery
 from schema.tenants import TenantMutation, TenantQuery
+from schema.topology import TopologyMutation, TopologyQuery, TopologySubscription
 from schema.users import UserMutation, UserQuery
 from schema.workload_actions import WorkloadActionMutation, WorkloadActionQuery
 
@@ -49,6 +54,10 @@ Query = merge_types(
         FleetQuery,
         NodeQuery,
         WorkloadActionQuery,
+        OperationQuery,
+        TemplateQuery,
+        NotificationQuery,
+        TopologyQuery,
     ),
 )
 Mutation = merge_types(
@@ -61,7 +70,15 @@ Mutation = merge_types(
         ClusterMutation,
         NamespaceMutation,
         WorkloadActionMutation,
+        LifecycleMutation,
+        OperationMutation,
+        TemplateMutation,
+        NotificationMutation,
+        TopologyMutation,
     ),
+)
+Subscription = merge_types(
+    "Subscription", (ResourceSubscription, OperationSubscription, NotificationSubscription, TopologySubscription)
 )
 
 CONFIG = StrawberryConfig(scalar_map={datetime: DateTime})

@@ -8,14 +8,10 @@ learns of a delete that happened while nobody watched.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,68 +21,13 @@ import websockets
 
 from tests.conftest import require_postgres, require_redis
 from tests.support.databases import scratch_postgres
+from tests.support.processes import create_admin, gql, healthy, kubesim_ready, processes, spawn
 from tests.support.server import free_port
 
 SECRET = "replica-test-secret-key-0123456789abcdef"
 ADMIN = ("root@replicas.test", "replica-admin-pass-1")
 EVENTS = """subscription($c:ID!){ resourceEvents(clusterId:$c, kind:"ConfigMap", namespace:"default",
   includeInitial:true){ type name resourceVersion } }"""
-
-
-@contextlib.contextmanager
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    try:
-        yield started
-    finally:
-        for process in started:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=30)
-
-
-def spawn(started: list[subprocess.Popen[str]], env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    started.append(process)
-    return process
-
-
-def kubesim_ready(process: subprocess.Popen[str]) -> tuple[str, Path]:
-    assert process.stdout is not None
-    control, kubeconfig = "", None
-    while not control:
-        line = process.stdout.readline()
-        assert line, "kubesim exited"
-        parts = line.rstrip("\n").split("\t")
-        if parts[0] == "control":
-            control = parts[1]
-        elif parts[0] == "cluster-0" and len(parts) == 3:
-            kubeconfig = Path(parts[2])
-    assert kubeconfig is not None
-    return control, kubeconfig
-
-
-async def healthy(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient() as http:
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if (await http.get(f"{url}/health")).status_code == 200:
-                    return
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"{url} did not become healthy")
-
-
-async def gql(url: str, query: str, variables: dict[str, Any], token: str | None = None) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(timeout=30) as http:
-        body = (
-            await http.post(f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers)
-        ).json()
-    assert not body.get("errors"), body
-    return dict(body["data"])
 
 
 async def subscribe(url: str, token: str, cluster_id: str) -> Any:
@@ -160,21 +101,8 @@ async def test_one_watch_for_two_replicas_and_failover_without_missing_a_delete(
             "FLEETGRAPH_CLUSTER_HEALTH_SECONDS": "0",
         }
         with processes() as started:
-            admin = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "app",
-                "create-admin",
-                "--email",
-                ADMIN[0],
-                "--password",
-                ADMIN[1],
-                env=env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-            assert await asyncio.wait_for(admin.wait(), timeout=60) == 0
-            control, kubeconfig = kubesim_ready(
+            await create_admin(env, *ADMIN)
+            control, cluster_config = kubesim_ready(
                 spawn(
                     started,
                     env,
@@ -192,6 +120,8 @@ async def test_one_watch_for_two_replicas_and_failover_without_missing_a_delete(
                     "--control",
                 )
             )
+            assert cluster_config is not None
+            kubeconfig = cluster_config
             a_port, b_port = free_port(), free_port()
             replica_a = spawn(started, env, "app", "serve", "--port", str(a_port), "--no-migrate")
             a_url, b_url = f"http://127.0.0.1:{a_port}", f"http://127.0.0.1:{b_port}"

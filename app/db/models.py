@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.db.types import UTCDateTime, utcnow
@@ -179,7 +179,16 @@ class Cluster(TenantOwned, Base):
     """A Kubernetes cluster registered to a tenant; its connection is stored encrypted."""
 
     __tablename__ = "clusters"
-    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_clusters_tenant_name"),)
+    __table_args__ = (
+        Index(
+            "uq_clusters_tenant_live_name",
+            "tenant_id",
+            "name",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
@@ -200,3 +209,115 @@ class Cluster(TenantOwned, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_connected_at: Mapped[datetime | None] = mapped_column(default=None)
     last_checked_at: Mapped[datetime | None] = mapped_column(default=None)
+    origin: Mapped[str] = mapped_column(String(20), default="registered", server_default="registered")
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what was asked for, no secrets
+    ssh_sealed: Mapped[str | None] = mapped_column(Text)  # SSH credentials, encrypted
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class NodePool(TenantOwned, Base):
+    __tablename__ = "node_pools"
+    __table_args__ = (UniqueConstraint("cluster_id", "name", name="uq_node_pools_cluster_name"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    cluster_id: Mapped[str] = mapped_column(ForeignKey("clusters.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(63))
+    node_count: Mapped[int] = mapped_column(Integer)
+    min_count: Mapped[int | None] = mapped_column(Integer)
+    max_count: Mapped[int | None] = mapped_column(Integer)
+    instance_type: Mapped[str | None] = mapped_column(String(100))
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    taints: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Operation(TenantOwned, Base):
+    """A durable unit of lifecycle work, run phase by phase by whichever replica claims it."""
+
+    __tablename__ = "operations"
+    __table_args__ = (Index("ix_operations_claim", "status", "lease_expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    cluster_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    type: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    provider: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what finished phases left for later ones
+    phases: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    requested_by: Mapped[str | None] = mapped_column(String(40))
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OperationLog(TenantOwned, Base):
+    """Append-only: one line of an operation's log."""
+
+    __tablename__ = "operation_logs"
+    __table_args__ = (UniqueConstraint("operation_id", "seq", name="uq_operation_logs_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str | None] = mapped_column(String(40))
+    operation_id: Mapped[str] = mapped_column(ForeignKey("operations.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    phase: Mapped[str | None] = mapped_column(String(60))
+    line: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClusterTemplate(TenantOwned, Base):
+    __tablename__ = "cluster_templates"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_cluster_templates_tenant_name"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Notification(TenantOwned, Base):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user", "user_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(20), default="info")
+    title: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text, default="")
+    target_type: Mapped[str | None] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(40))
+    read_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TopologySnapshot(TenantOwned, Base):
+    """A stored topology (nodes and edges) to compare the live graph against later."""
+
+    __tablename__ = "topology_snapshots"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    cluster_id: Mapped[str] = mapped_column(ForeignKey("clusters.id", ondelete="CASCADE"), index=True)
+    namespace: Mapped[str | None] = mapped_column(String(253))
+    name: Mapped[str] = mapped_column(String(100))
+    graph: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -185,6 +185,14 @@ class ClusterClient:
         reply = await self._call("GET", "get", rk, rk.path(namespace, name, subresource), identity=identity)
         return reply.json()
 
+    async def create_subresource(self, kind: KindRef, namespace: str | None, name: str, subresource: str,
+                                 body: dict[str, Any], *, identity: IdentityArg = FROM_CONTEXT) -> dict[str, Any]:
+        """POST to a subresource (a pod's `eviction`, say)."""
+        rk = await self.kind(kind)
+        reply = await self._call("POST", "create", rk, rk.path(namespace, name, subresource), body=body,
+                                 identity=identity)
+        return reply.json()
+
     async def patch_subresource(self, kind: KindRef, namespace: str | None, name: str, subresource: str,
                                 body: Any, patch_type: str = "merge", *,
                                 identity: IdentityArg = FROM_CONTEXT) -> dict[str, Any]:

@@ -28,6 +28,7 @@ async def services(database_url: str) -> AsyncIterator[Services]:
         k8s_timeout_seconds=2,
         cluster_health_seconds=0,
         subscription_recheck_seconds=0.5,
+        operation_workers=0,  # operations run in the lifecycle tests' own app, with a simulator
     )
     services = Services.from_settings(settings)
     yield services

@@ -40,6 +40,9 @@ class Targets:
     kubeconfig: str
     new_email: str
     new_role: str
+    operation: str
+    template: str
+    managed_cluster: str
     before: dict[str, Any]  # tenant_a's state before any attempt of this module
 
 
@@ -93,6 +96,26 @@ def _listing(field: str, op: str, weak: str | None = "viewer") -> Case:
     return Case(field, op, lambda t, _: {"t": t}, tenant_arg=True, weak=weak, allowed=allowed, probe_code=None)
 
 
+def _cks(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "version": "1.30.6",
+        "nodePools": [{"name": "general", "nodeCount": 1}],
+        "networking": {"cni": "calico", "serviceCidr": "10.96.0.0/12", "podCidr": "10.244.0.0/16"},
+    }
+
+
+def _ssh(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "topology": {"ha": False, "controlPlaneCount": 1, "workerCount": 0},
+        "components": {"kubernetesVersion": "1.30.6", "cni": "calico", "ingress": "nginx"},
+        "nodes": [{"name": "cp-1", "role": "control-plane", "ipAddress": "192.168.50.10", "osType": "ubuntu22"}],
+        "sshConfig": {"username": "root", "authMethod": "password", "password": "secret"},
+        "provisionImmediately": False,
+    }
+
+
 def _new_user(email: str) -> dict[str, Any]:
     return {"email": email, "name": "Intruder", "role": "viewer", "password": PASSWORD}
 
@@ -103,6 +126,14 @@ EXPORT = "query($t:ID!){ exportAuditLogs(filter:{tenantId:$t}) }"
 REGISTER = "mutation($t:ID!,$in:RegisterClusterInput!){ registerCluster(tenantId:$t,input:$in){ id } }"
 REMOVE_CLUSTER = "mutation($i:ID!){ removeCluster(id:$i){ ok } }"
 REVOKE_TOKEN = "mutation($i:ID!){ revokeApiToken(id:$i){ ok } }"
+CREATE_CLUSTER = "mutation($t:ID!,$in:CreateClusterInput!){ createCluster(tenantId:$t,input:$in){ operation { id } } }"
+PROVISION_CLUSTER = (
+    "mutation($t:ID!,$in:ProvisionClusterInput!){ provisionCluster(tenantId:$t,input:$in){ cluster { id } } }"
+)
+CREATE_TEMPLATE = """mutation($t:ID!,$n:String!){ createClusterTemplate(tenantId:$t,
+  input:{name:$n, spec:{version:"1.30.6"}}){ id } }"""
+FROM_TEMPLATE = """mutation($t:ID!,$i:ID!){ createClusterFromTemplate(tenantId:$t, templateId:$i,
+  overrides:{name:"intruder"}){ cluster { id } } }"""
 NOT_A_KUBECONFIG = "not: [a kubeconfig"
 
 MATRIX: list[Case] = [
@@ -197,6 +228,126 @@ MATRIX: list[Case] = [
     _on_cluster("restartDeployment", 'namespace:"default", name:"web"'),
     _on_cluster("triggerCronJob", 'namespace:"default", name:"web"'),
     _on_cluster("retryJob", 'namespace:"default", name:"web"'),
+    # cluster lifecycle: operators create and change clusters, admins delete them
+    Case(
+        "createCluster",
+        CREATE_CLUSTER,
+        lambda t, name: {"t": t, "in": _cks(name)},
+        target=lambda x: x.new_role,
+        tenant_arg=True,
+        probe=lambda _, __: "Not A Valid Name",
+        probe_code="BAD_USER_INPUT",
+    ),
+    Case(
+        "provisionCluster",
+        PROVISION_CLUSTER,
+        lambda t, name: {"t": t, "in": _ssh(name)},
+        target=lambda x: x.new_role,
+        tenant_arg=True,
+        probe=lambda _, __: "Not A Valid Name",
+        probe_code="BAD_USER_INPUT",
+    ),
+    Case(
+        "createClusterFromTemplate",
+        FROM_TEMPLATE,
+        lambda t, i: {"t": t, "i": i},
+        target=lambda x: x.template,
+        kind="template",
+        tenant_arg=True,
+    ),
+    _by_id(
+        "startProvisioning",
+        "mutation($i:ID!){ startProvisioning(id:$i){ id } }",
+        lambda x: x.managed_cluster,
+        "cluster",
+    ),
+    _by_id(
+        "scaleCluster",
+        'mutation($i:ID!){ scaleCluster(id:$i, nodePools:[{id:"general", nodeCount:2}]){ id } }',
+        lambda x: x.managed_cluster,
+        "cluster",
+    ),
+    _by_id(
+        "upgradeCluster",
+        'mutation($i:ID!){ upgradeCluster(id:$i, version:"1.31.2"){ id } }',
+        lambda x: x.managed_cluster,
+        "cluster",
+    ),
+    _by_id(
+        "deleteCluster",
+        "mutation($i:ID!){ deleteCluster(id:$i){ status } }",
+        lambda x: x.managed_cluster,
+        "cluster",
+        "operator",
+    ),
+    _on_cluster("drainNode", 'node:"node-1"'),
+    _on_cluster("removeNode", 'node:"node-1"'),
+    # topology: every tenant role reads workloads, so none is too weak
+    _on_cluster("topology", 'namespace:"shop", depth:2', weak=None, kind="query"),
+    _on_cluster("resourceTopology", 'object:{kind:"Service", namespace:"shop", name:"web"}', weak=None, kind="query"),
+    _on_cluster("blastRadius", 'object:{kind:"ConfigMap", namespace:"shop", name:"web"}', weak=None, kind="query"),
+    _on_cluster(
+        "dependencyPath",
+        'from:{kind:"Service", namespace:"shop", name:"web"}, to:{kind:"Node", name:"node-1"}',
+        weak=None,
+        kind="query",
+    ),
+    _on_cluster("topologyOrphans", 'namespace:"shop"', weak=None, kind="query"),
+    _on_cluster("topologyExport", "format:SVG", weak=None, kind="query"),
+    _on_cluster("topologySnapshots", "", weak=None, kind="query"),
+    _on_cluster("saveTopologySnapshot", 'name:"before"', weak=None),
+    _listing("fleetTopology", "query($t:ID!){ fleetTopology(tenantId:$t){ meta { nodeCount } } }", weak=None),
+    _by_id(
+        "topologyDiff",
+        "query($i:ID!){ topologyDiff(left:{clusterId:$i, namespace:\"shop\"}, right:{clusterId:$i}){ nodesAdded } }",
+        lambda x: x.cluster,
+        "cluster",
+        weak=None,
+    ),
+    # operations: everyone reads them; retrying or cancelling takes clusters:write
+    _listing("operations", "query($t:ID!){ operations(tenantId:$t){ totalCount nodes { id } } }", weak=None),
+    _by_id(
+        "operation", "query($i:ID!){ operation(id:$i){ id status } }", lambda x: x.operation, "operation", weak=None
+    ),
+    _by_id("node", NODE, lambda x: x.operation, "operation", weak=None, label="node:Operation"),
+    _by_id("retryOperation", "mutation($i:ID!){ retryOperation(id:$i){ id } }", lambda x: x.operation, "operation"),
+    _by_id("cancelOperation", "mutation($i:ID!){ cancelOperation(id:$i){ id } }", lambda x: x.operation, "operation"),
+    # cluster templates: everyone reads them; operators write them
+    _listing("clusterTemplates", "query($t:ID!){ clusterTemplates(tenantId:$t){ id } }", weak=None),
+    _by_id(
+        "clusterTemplate", "query($i:ID!){ clusterTemplate(id:$i){ id } }", lambda x: x.template, "template", weak=None
+    ),
+    _by_id("node", NODE, lambda x: x.template, "template", weak=None, label="node:ClusterTemplate"),
+    Case(
+        "createClusterTemplate",
+        CREATE_TEMPLATE,
+        lambda t, name: {"t": t, "n": name},
+        target=lambda x: x.new_role,
+        tenant_arg=True,
+        probe=lambda _, __: "",
+        probe_code="BAD_USER_INPUT",
+    ),
+    _by_id(
+        "updateClusterTemplate",
+        'mutation($i:ID!){ updateClusterTemplate(id:$i, input:{description:"hijacked"}){ id } }',
+        lambda x: x.template,
+        "template",
+    ),
+    _by_id(
+        "deleteClusterTemplate",
+        "mutation($i:ID!){ deleteClusterTemplate(id:$i){ ok } }",
+        lambda x: x.template,
+        "template",
+    ),
+    Case(
+        "testSshConnection",  # connects to the machines it is given, nothing of a tenant's
+        """mutation($r:String!){ testSshConnection(nodes:[{name:"n", role:$r, ipAddress:"127.0.0.1", sshPort:1,
+          osType:"ubuntu22"}], sshConfig:{username:"root", authMethod:"password", password:"x"}){ success } }""",
+        lambda _, role: {"r": role},
+        target=lambda _: "worker",
+        probe=lambda _, __: "boss",
+        probe_code="BAD_USER_INPUT",
+    ),
     Case(
         "discoverClusters",  # reads the kubeconfig it is given, nothing of a tenant's
         "mutation($k:String!){ discoverClusters(kubeconfig:$k){ context } }",
@@ -232,6 +383,8 @@ SELF_SERVICE: dict[str, tuple[str, dict[str, Any]]] = {
     "updatePreferences": ("mutation { updatePreferences(preferences:{a:1}) { id } }", {}),
     "changePassword": ('mutation { changePassword(oldPassword:"a", newPassword:"b") { ok } }', {}),
     "logout": ("mutation { logout { ok } }", {}),
+    "notifications": ("{ notifications { id } }", {}),
+    "markNotificationsRead": ("mutation { markNotificationsRead { count } }", {}),
 }
 
 # Public fields: they work without signing in, and take credentials rather than a principal.
@@ -260,6 +413,12 @@ async def _create_targets(api: Api, tenant: TenantUsers, kubeconfig: str) -> dic
     cluster = await api.ok(REGISTER, {"t": tenant.id, "in": {"name": f"iso-{suffix}", "kubeconfig": kubeconfig}}, admin)
     token = await api.ok('mutation { createApiToken(name:"isolation") { token { id } } }', token=operator)
     sessions = (await api.ok("{ sessions { id current } }", token=operator))["sessions"]
+    template = await api.ok(CREATE_TEMPLATE, {"t": tenant.id, "n": f"small-{suffix}"}, operator)
+    managed = await api.ok(CREATE_CLUSTER, {"t": tenant.id, "in": _cks(f"managed-{suffix}")}, operator)
+    operation = managed["createCluster"]["operation"]["id"]
+    managed_cluster = (await api.ok("query($i:ID!){ operation(id:$i){ clusterId } }", {"i": operation}, operator))[
+        "operation"
+    ]["clusterId"]
     audit = (await api.ok("{ auditLogs(first:1) { nodes { id tenantId } } }", token=admin))["auditLogs"]["nodes"]
     assert audit[0]["tenantId"] == tenant.id
     return {
@@ -272,6 +431,9 @@ async def _create_targets(api: Api, tenant: TenantUsers, kubeconfig: str) -> dic
         "audit": audit[0]["id"],
         "new_email": f"intruder-{suffix}@{tenant.slug}.test",
         "new_role": f"intruder-{suffix}",
+        "operation": operation,
+        "template": template["createClusterTemplate"]["id"],
+        "managed_cluster": managed_cluster,
     }
 
 
@@ -282,7 +444,10 @@ async def targets(api: Api, tenant_a: TenantUsers, kube: Fleet) -> AsyncIterator
     before = await snapshot(api, tenant_a, made)
     assert before["cluster"]["namespaces"] and before["users"]["totalCount"] >= 5
     yield Targets(**made, kubeconfig=kubeconfig, before=before)
-    await api.ok(REMOVE_CLUSTER, {"i": made["cluster"]}, tenant_a.tokens["tenant_admin"])
+    admin = tenant_a.tokens["tenant_admin"]
+    await api.ok(REMOVE_CLUSTER, {"i": made["cluster"]}, admin)
+    await api.ok("mutation($i:ID!){ cancelOperation(id:$i){ id } }", {"i": made["operation"]}, admin)
+    await api.ok("mutation($i:ID!){ deleteCluster(id:$i){ status } }", {"i": made["managed_cluster"]}, admin)
 
 
 SNAPSHOT = """query($t:ID!,$u:ID!,$c:ID!){
@@ -293,6 +458,8 @@ SNAPSHOT = """query($t:ID!,$u:ID!,$c:ID!){
   roles { id name description scope permissions }
   clusters(tenantId:$t){ totalCount nodes { id name description region tags } }
   cluster(id:$c){ namespaces { name } }
+  operations(tenantId:$t, first:100){ totalCount nodes { id status phases { status } } }
+  clusterTemplates(tenantId:$t){ id name description spec }
 }"""
 CREDENTIALS = "{ sessions { id } apiTokens { id name } }"
 CREDENTIAL_FIELDS = ("revokeSession", "revokeApiToken")

@@ -1,0 +1,236 @@
+"""Topology reads: the cluster's objects from the watch-fed cache, turned into graphs by app/topology.
+
+One read costs at most one LIST per kind the first time (then nothing: the cache is warm), and
+the graph is built once per request however many fields ask for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+from sqlalchemy import select
+
+from app import audit
+from app.context import RequestContext
+from app.db.models import Cluster, TopologySnapshot
+from app.errors import BadUserInput, FieldErrors, Forbidden, NotFound
+from app.ids import new_id
+from app.topology import blast_radius as radius
+from app.topology import build, dependency_path, diff, exports, fleet_view, layout, orphans, subgraph, to_json
+from app.topology.model import node_id
+from resolvers import kube
+from resolvers.common import get_or_404
+from resolvers.fleet import tenant_clusters
+from schema.permissions import check_cluster
+
+Obj = dict[str, Any]
+KINDS = (
+    "Namespace", "Node", "Pod", "Service", "Endpoints", "EndpointSlice", "ConfigMap", "Secret", "ServiceAccount",
+    "PersistentVolumeClaim", "PersistentVolume", "StorageClass", "Deployment", "ReplicaSet", "StatefulSet",
+    "DaemonSet", "Job", "CronJob", "Ingress", "NetworkPolicy", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+    "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+)  # fmt: skip
+FORMATS = {
+    "JSON": ("application/json", "json"),
+    "SVG": ("image/svg+xml", "svg"),
+    "PNG": ("image/png", "png"),
+    "DRAWIO": ("application/vnd.jgraph.mxfile", "drawio"),
+    "GRAPHML": ("application/graphml+xml", "graphml"),
+}
+MAX_DEPTH = 10
+
+
+@dataclass
+class Rendered:
+    graph: nx.MultiDiGraph
+    data: dict[str, Any]  # to_json's {nodes, edges, meta}
+
+
+def _kinds(kinds: list[str] | None) -> tuple[str, ...]:
+    if kinds is None:
+        return KINDS
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise BadUserInput.field("kinds", f"unknown kinds {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    return tuple(kinds)
+
+
+async def objects(ctx: RequestContext, cluster_id: str, kinds: tuple[str, ...] = KINDS) -> dict[str, list[Obj]]:
+    """The cluster's objects by kind; Secrets only for a caller who may read them (names, never data)."""
+    await check_cluster(ctx, cluster_id, "workloads:read")
+    wanted = list(kinds)
+    if "Secret" in wanted:
+        try:
+            await check_cluster(ctx, cluster_id, "secrets:read")
+        except Forbidden:
+            wanted.remove("Secret")
+    found = await asyncio.gather(*(kube.items(ctx, cluster_id, kind) for kind in wanted))
+    return {kind: [kube.without_secret_data(o) for o in items] if kind == "Secret" else items
+            for kind, items in zip(wanted, found, strict=True)}  # fmt: skip
+
+
+def render(graph: nx.MultiDiGraph, seed: int = 0, **meta: Any) -> Rendered:
+    return Rendered(graph, to_json(graph, layout(graph, seed), {"layoutSeed": seed, **meta}))
+
+
+def _within(graph: nx.MultiDiGraph, depth: int | None) -> nx.MultiDiGraph:
+    """Objects at most `depth` relations from a top-level one (one that nothing owns)."""
+    if depth is None:
+        return graph
+    roots = [n for n in graph if not any(d.get("type") == "owner" for _, _, d in graph.in_edges(n, data=True))]
+    keep: set[str] = set()
+    undirected = graph.to_undirected(as_view=True)
+    for root in roots:
+        keep.update(nx.single_source_shortest_path_length(undirected, root, cutoff=depth))
+    return graph.subgraph(keep).copy()
+
+
+def _depth(errors: FieldErrors, depth: int | None) -> None:
+    if depth is not None and not 0 <= depth <= MAX_DEPTH:
+        errors.add("depth", f"must be between 0 and {MAX_DEPTH}")
+
+
+async def cluster_topology(
+    ctx: RequestContext, cluster_id: str, namespace: str | None, kinds: list[str] | None, depth: int | None, seed: int
+) -> Rendered:
+    errors = FieldErrors()
+    _depth(errors, depth)
+    errors.raise_if_any()
+    chosen = _kinds(kinds)
+    graph = build(await objects(ctx, cluster_id, chosen), namespace=namespace, kinds=chosen)
+    return render(_within(graph, depth), seed, clusterId=cluster_id, namespace=namespace)
+
+
+async def object_node(ctx: RequestContext, cluster_id: str, kind: str, namespace: str | None, name: str) -> str:
+    """The graph id of one object, after checking it exists (NOT_FOUND otherwise)."""
+    if kind not in KINDS:
+        raise BadUserInput.field("kind", f"must be one of {', '.join(KINDS)}")
+    await kube.find(ctx, cluster_id, kind, namespace, name)
+    return node_id(kind, namespace, name)
+
+
+async def resource_topology(
+    ctx: RequestContext, cluster_id: str, ref: tuple[str, str | None, str], depth: int, direction: str
+) -> Rendered:
+    errors = FieldErrors()
+    _depth(errors, depth)
+    if direction not in ("in", "out", "both"):
+        errors.add("direction", "must be in, out or both")
+    errors.raise_if_any()
+    target = await object_node(ctx, cluster_id, *ref)
+    graph = build(await objects(ctx, cluster_id))
+    return render(subgraph(graph, target, depth, direction), clusterId=cluster_id, root=target)  # type: ignore[arg-type]
+
+
+async def blast_radius(ctx: RequestContext, cluster_id: str, ref: tuple[str, str | None, str]) -> Rendered:
+    target = await object_node(ctx, cluster_id, *ref)
+    graph = build(await objects(ctx, cluster_id))
+    affected = radius(graph, target)
+    return render(graph.subgraph([target, *affected]).copy(), clusterId=cluster_id, root=target)
+
+
+async def path_between(
+    ctx: RequestContext, cluster_id: str, source: tuple[str, str | None, str], target: tuple[str, str | None, str]
+) -> Rendered:
+    start = await object_node(ctx, cluster_id, *source)
+    end = await object_node(ctx, cluster_id, *target)
+    graph = build(await objects(ctx, cluster_id))
+    found = dependency_path(graph, start, end)
+    return render(graph.subgraph(found["nodes"] if found else []).copy(), clusterId=cluster_id)
+
+
+async def unused(ctx: RequestContext, cluster_id: str, namespace: str | None) -> Rendered:
+    graph = build(await objects(ctx, cluster_id), namespace=namespace)
+    return render(graph.subgraph(orphans(graph)).copy(), clusterId=cluster_id, namespace=namespace)
+
+
+async def fleet(ctx: RequestContext, tenant_id: str) -> Rendered:
+    views = []
+    for cluster in await tenant_clusters(ctx, tenant_id):
+        try:
+            await check_cluster(ctx, cluster.id, "clusters:read")
+            namespaces = await kube.items(ctx, cluster.id, "Namespace")
+        except (Forbidden, NotFound):
+            continue
+        except Exception:  # an unreachable cluster still shows, without its namespaces
+            namespaces = []
+        views.append((cluster.id, cluster.name, namespaces))
+    return render(fleet_view(views), tenantId=tenant_id)
+
+
+def export(rendered: Rendered, fmt: str) -> tuple[str, str, str]:
+    """(content type, file extension, content: text, or base64 for PNG)."""
+    if fmt not in FORMATS:
+        raise BadUserInput.field("format", f"must be one of {', '.join(FORMATS)}")
+    content_type, extension = FORMATS[fmt]
+    positions = {n["id"]: (n["x"], n["y"]) for n in rendered.data["nodes"]}
+    if fmt == "JSON":
+        return content_type, extension, json.dumps(rendered.data, separators=(",", ":"))
+    if fmt == "SVG":
+        return content_type, extension, exports.to_svg(rendered.graph, positions)
+    if fmt == "PNG":
+        return content_type, extension, base64.b64encode(exports.to_png(rendered.graph, positions)).decode()
+    if fmt == "DRAWIO":
+        return content_type, extension, exports.to_drawio(rendered.graph, positions)
+    return content_type, extension, exports.to_graphml(rendered.graph)
+
+
+async def save_snapshot(ctx: RequestContext, cluster_id: str, namespace: str | None, name: str) -> TopologySnapshot:
+    errors = FieldErrors()
+    if not name.strip() or len(name) > 100:
+        errors.add("name", "must be 1 to 100 characters")
+    errors.raise_if_any()
+    rendered = await cluster_topology(ctx, cluster_id, namespace, None, None, 0)
+    async with ctx.db.transaction(ctx.scope) as session:
+        cluster = await get_or_404(session, Cluster, cluster_id, "cluster")
+        snapshot = TopologySnapshot(
+            id=new_id("topology_snapshot"),
+            tenant_id=cluster.tenant_id,
+            cluster_id=cluster.id,
+            namespace=namespace,
+            name=name.strip(),
+            graph=rendered.data,
+            created_by=ctx.principal_id,
+        )
+        session.add(snapshot)
+        audit.record(session, ctx.actor(), "topology.snapshot_saved", tenant_id=cluster.tenant_id,
+                     target_type="topology_snapshot", target_id=snapshot.id,
+                     changes={"clusterId": cluster.id, "namespace": namespace, "name": snapshot.name})  # fmt: skip
+    return snapshot
+
+
+async def snapshots(ctx: RequestContext, cluster_id: str) -> list[TopologySnapshot]:
+    query = select(TopologySnapshot).where(TopologySnapshot.cluster_id == cluster_id)
+    async with ctx.db.session(ctx.scope) as session:
+        return list((await session.execute(query.order_by(TopologySnapshot.created_at.desc()))).scalars())
+
+
+async def snapshot(ctx: RequestContext, snapshot_id: str) -> TopologySnapshot:
+    async with ctx.db.session(ctx.scope) as session:
+        found = await get_or_404(session, TopologySnapshot, snapshot_id, "topology snapshot")
+    await check_cluster(ctx, found.cluster_id, "workloads:read")
+    return found
+
+
+async def compare(ctx: RequestContext, left: dict[str, Any], right: dict[str, Any]) -> dict[str, list[Any]]:
+    """Two sides, each a live (clusterId, namespace) or a stored snapshotId; namespaces compare by name."""
+    sides: list[Any] = []
+    namespaces = []
+    for label, side in (("left", left), ("right", right)):
+        if side.get("snapshot_id"):
+            stored = await snapshot(ctx, str(side["snapshot_id"]))
+            sides.append(stored.graph)
+            namespaces.append(stored.namespace)
+            continue
+        namespaces.append(side.get("namespace"))
+        if side.get("cluster_id"):
+            live = await cluster_topology(ctx, str(side["cluster_id"]), side.get("namespace"), None, None, 0)
+            sides.append(live.graph)
+        else:
+            raise BadUserInput.field(label, "give a clusterId (and namespace) or a snapshotId")
+    return diff(sides[0], sides[1], ignore_namespace=namespaces[0] != namespaces[1])
