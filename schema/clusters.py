@@ -10,11 +10,13 @@ from strawberry.types import Info
 from app.db import models
 from resolvers import clusters as resolve
 from resolvers import kube, lifecycle
+from resolvers import topology as topology_resolve
 from schema.base import Connection, Node, connection, page_from
 from schema.cluster_state import ClusterState
 from schema.common import Done
 from schema.kube import KubeObject
 from schema.permissions import SignedIn, check_cluster, requires
+from schema.topology import Topology
 
 
 @strawberry.type
@@ -63,6 +65,20 @@ class Cluster(ClusterState, Node):
     last_connected_at: datetime | None
     origin: str = strawberry.field(description="registered (from a kubeconfig) or provisioned (created here)")
     spec: JSON = strawberry.field(description="What was asked for when it was created here (no secrets)")
+
+    @strawberry.field(description="What is connected to what in this cluster (as the root `topology` field).")
+    async def topology(
+        self,
+        info: Info,
+        namespace: str | None = None,
+        kinds: list[str] | None = None,
+        depth: int | None = None,
+        layout_seed: int = 0,
+    ) -> Topology:
+        await check_cluster(info.context, str(self.id), "workloads:read")
+        cid = str(self.id)
+        found = await topology_resolve.cluster_topology(info.context, cid, namespace, kinds, depth, layout_seed)
+        return Topology.of(found.data)
 
     @strawberry.field(description="Node pools of a cluster created here.")
     async def node_pools(self, info: Info) -> list[NodePool]:

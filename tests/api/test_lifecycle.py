@@ -15,6 +15,7 @@ import pytest_asyncio
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 
+from app.db.models import Cluster
 from app.services import Services
 from app.web import create_app
 from kubesim.fleet import Fleet, start_fleet
@@ -31,6 +32,7 @@ from tests.support.lifecycle import (
     REMOVE,
     RETRY,
     SCALE,
+    TOO_FAR,
     UPGRADE,
     VERSION,
     cks_input,
@@ -113,6 +115,10 @@ async def test_full_lifecycle_on_the_simulated_provider(
     state = (await api.ok(CLUSTER, {"id": cluster["id"]}, operator))["cluster"]
     assert len(state["nodes"]) == 3 and state["nodePools"][0]["nodeCount"] == 3
 
+    too_far = await api.error(UPGRADE, {"id": cluster["id"], "v": TOO_FAR}, operator)
+    assert too_far["extensions"]["code"] == "BAD_USER_INPUT" and "1.31" in too_far["message"]
+    too_many = {"id": cluster["id"], "p": [{"id": pool_id, "nodeCount": 9}]}
+    assert await api.code(SCALE, too_many, operator) == "BAD_USER_INPUT", "maxCount is 4"
     upgrade = await api.ok(UPGRADE, {"id": cluster["id"], "v": NEXT_VERSION}, operator)
     assert (await finished(api, operator, upgrade["upgradeCluster"]["id"]))["status"] == "success"
     state = (await api.ok(CLUSTER, {"id": cluster["id"]}, operator))["cluster"]
@@ -146,6 +152,13 @@ async def test_full_lifecycle_on_the_simulated_provider(
     async with httpx.AsyncClient() as http:
         listed = (await http.get(f"http://127.0.0.1:{simulator.control_port}/clusters")).json()["clusters"]
     assert not [c for c in listed if c["name"].startswith("shop-prod-")], "the simulated cluster is gone"
+    audit = await api.ok(
+        'query{ auditLogs(filter:{action:"operation.*"}, pageSize:100){ nodes{ action targetId } } }',
+        token=tenant.tokens["tenant_admin"],
+    )
+    trail = [(a["action"], a["targetId"]) for a in audit["auditLogs"]["nodes"]]
+    for action in ("operation.queued", "operation.started", "operation.success"):
+        assert (action, operation["id"]) in trail, (action, trail)
 
 
 async def test_a_failed_phase_keeps_its_logs_and_retry_resumes_from_it(
@@ -229,7 +242,7 @@ PROVISION = """mutation($t:ID!,$in:ProvisionClusterInput!){ provisionCluster(ten
 
 
 async def test_ssh_test_connection_and_provisioning_preflight_over_real_ssh(
-    lifecycle: tuple[Api, str], tenant: TenantUsers, sshd: SshServer
+    lifecycle: tuple[Api, str], tenant: TenantUsers, sshd: SshServer, services: Services
 ) -> None:
     api, _ = lifecycle
     operator = tenant.tokens["operator"]
@@ -255,6 +268,10 @@ async def test_ssh_test_connection_and_provisioning_preflight_over_real_ssh(
     assert [p["name"] for p in created["operation"]["phases"]][0] == "preflight"
     assert "hardening" in [p["name"] for p in created["operation"]["phases"]]
     assert "BEGIN" not in str(created["cluster"]["spec"]) and "privateKey" not in str(created["cluster"]["spec"])
+    async with services.db.session() as session:
+        stored = await session.get(Cluster, created["cluster"]["id"])
+    assert stored is not None and stored.ssh_sealed and "PRIVATE KEY" not in stored.ssh_sealed
+    assert sshd.private_key in services.sealer.open(stored.ssh_sealed), "encrypted, and readable by the runner"
     failed = await finished(api, operator, created["operation"]["id"])
     # This machine is not the declared RHEL 9: the real preflight stops the plan before it changes anything.
     assert failed["status"] == "failed" and failed["error"].startswith("preflight:")

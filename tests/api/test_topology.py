@@ -90,6 +90,9 @@ async def test_cluster_topology_has_typed_edges_a_stable_layout_and_costs_one_li
             assert kinds[edge["source"]] == "Pod" and kinds[edge["target"]] == "Node"
     in_namespace = [n for n in first["nodes"] if n["namespace"] is not None]
     assert in_namespace and all(n["namespace"] == "shop" for n in in_namespace)
+    on_cluster = "query($c:ID!){ cluster(id:$c){ topology(namespace:\"shop\"){ meta { nodeCount edgeCount } } } }"
+    same = (await topo_api.ok(on_cluster, {"c": cluster_id}, viewer))["cluster"]["topology"]["meta"]
+    assert (same["nodeCount"], same["edgeCount"]) == (first["meta"]["nodeCount"], first["meta"]["edgeCount"])
     shallow = (await topo_api.ok(TOPOLOGY, {"c": cluster_id, "n": "shop", "d": 0}, viewer))["topology"]
     assert 0 < shallow["meta"]["nodeCount"] < first["meta"]["nodeCount"]
 
