@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -271,7 +272,8 @@ async def test_ssh_test_connection_and_provisioning_preflight_over_real_ssh(
     async with services.db.session() as session:
         stored = await session.get(Cluster, created["cluster"]["id"])
     assert stored is not None and stored.ssh_sealed and "PRIVATE KEY" not in stored.ssh_sealed
-    assert sshd.private_key in services.sealer.open(stored.ssh_sealed), "encrypted, and readable by the runner"
+    secrets = json.loads(services.sealer.open(stored.ssh_sealed))
+    assert secrets == {"privateKey": sshd.private_key}, "encrypted, and readable by the runner"
     failed = await finished(api, operator, created["operation"]["id"])
     # This machine is not the declared RHEL 9: the real preflight stops the plan before it changes anything.
     assert failed["status"] == "failed" and failed["error"].startswith("preflight:")
