@@ -13,7 +13,7 @@ import asyncssh
 
 from app.provisioning.host_keys import PROCESS_HOST_KEYS, HostKeyMemory
 from app.provisioning.models import SshCredentials, SshNode
-from app.provisioning.ssh import _auth_options, _PreflightClient
+from app.provisioning.ssh import _auth_options, _PreflightClient, connect
 
 Log = Callable[[str], Awaitable[None]]
 OUTPUT_LINES = 5
@@ -38,18 +38,7 @@ async def run_commands(
         raise CommandFailed(auth)
     client = _PreflightClient(host_keys or PROCESS_HOST_KEYS, node.ip_address, node.ssh_port)
     try:
-        conn = await asyncssh.connect(
-            node.ip_address,
-            node.ssh_port,
-            client_factory=lambda: client,
-            username=credentials.username,
-            known_hosts=([], [], []),
-            config=None,
-            agent_path=None,
-            x509_trusted_certs=None,
-            connect_timeout=30,
-            **auth,
-        )
+        conn = await connect(node, credentials.username, auth, client, 30.0)
     except (OSError, asyncssh.Error) as exc:
         raise CommandFailed(f"cannot connect to {login}: {exc}") from exc
     async with conn:

@@ -55,19 +55,7 @@ async def preflight(
     client = _PreflightClient(host_keys or PROCESS_HOST_KEYS, node.ip_address, node.ssh_port)
     try:
         async with asyncio.timeout(timeout):
-            conn = await asyncssh.connect(
-                node.ip_address,
-                node.ssh_port,
-                client_factory=lambda: client,
-                username=credentials.username,
-                known_hosts=([], [], []),
-                config=None,
-                agent_path=None,
-                x509_trusted_certs=None,
-                connect_timeout=timeout,
-                login_timeout=timeout,
-                **auth,
-            )
+            conn = await connect(node, credentials.username, auth, client, timeout)
     except Exception as exc:  # every connection failure becomes a result; bugs are re-raised below
         message, checks = _connection_failure(exc, node, login, timeout, client.rejected_key)
         return _failed(node, message, *checks)
@@ -86,6 +74,25 @@ async def preflight(
     after_login, in_use = node_checks(node.role, node.os_type, facts, required_ports)
     checks.extend(after_login)
     return _result(node, facts, checks, in_use)
+
+
+async def connect(
+    node: SshNode, username: str, auth: dict[str, Any], client: _PreflightClient, timeout: float  # noqa: ASYNC109
+) -> asyncssh.SSHClientConnection:
+    """An SSH connection that reads nothing from `~/.ssh` and checks the host key with `client`."""
+    return await asyncssh.connect(
+        node.ip_address,
+        node.ssh_port,
+        client_factory=lambda: client,
+        username=username,
+        known_hosts=([], [], []),
+        config=None,
+        agent_path=None,
+        x509_trusted_certs=None,
+        connect_timeout=timeout,
+        login_timeout=timeout,
+        **auth,
+    )
 
 
 async def preflight_all(
