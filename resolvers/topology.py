@@ -23,6 +23,7 @@ from app.ids import new_id
 from app.topology import blast_radius as radius
 from app.topology import build, dependency_path, diff, exports, fleet_view, layout, orphans, subgraph, to_json
 from app.topology.model import node_id
+from app.topology.views import project_view
 from resolvers import kube
 from resolvers.common import get_or_404
 from resolvers.fleet import tenant_clusters
@@ -161,6 +162,25 @@ async def fleet(ctx: RequestContext, tenant_id: str) -> Rendered:
             namespaces = []
         views.append((cluster.id, cluster.name, namespaces))
     return render(fleet_view(views), tenantId=tenant_id)
+
+
+async def project(ctx: RequestContext, tenant_id: str, namespaces: list[tuple[str, str]]) -> Rendered:
+    """A project's namespaces, across clusters, with what runs in them."""
+    if not 1 <= len(namespaces) <= 50:
+        raise BadUserInput.field("namespaces", "must list 1 to 50 (clusterId, namespace) pairs")
+    parts = []
+    for cluster_id, namespace in dict.fromkeys(namespaces):
+        cluster = await get_or_404_cluster(ctx, cluster_id, tenant_id)
+        graph = build(await objects(ctx, cluster.id), namespace=namespace)
+        parts.append((cluster.id, cluster.name, namespace, graph))
+    return render(project_view(parts), tenantId=tenant_id)
+
+
+async def get_or_404_cluster(ctx: RequestContext, cluster_id: str, tenant_id: str) -> Cluster:
+    cluster = await ctx.loaders.cluster.load(cluster_id)
+    if cluster is None or cluster.tenant_id != tenant_id:
+        raise NotFound.of("cluster", cluster_id)
+    return cluster
 
 
 def export(rendered: Rendered, fmt: str) -> tuple[str, str, str]:

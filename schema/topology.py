@@ -125,6 +125,12 @@ class ObjectRefInput:
     namespace: str | None = None
 
 
+@strawberry.input
+class ClusterNamespaceInput:
+    cluster_id: strawberry.ID
+    namespace: str
+
+
 @strawberry.input(description="A side of a comparison: a live cluster (and namespace), or a saved snapshot.")
 class TopologySideInput:
     cluster_id: strawberry.ID | None = None
@@ -235,6 +241,16 @@ class TopologyQuery:
     @strawberry.field(permission_classes=[requires("clusters:read")], description="Clusters and their namespaces.")
     async def fleet_topology(self, info: Info, tenant_id: strawberry.ID) -> Topology:
         return Topology.of((await resolve.fleet(info.context, str(tenant_id))).data)
+
+    @strawberry.field(
+        permission_classes=[requires("workloads:read")],
+        description="A project's namespaces across clusters: clusters, then namespaces, then what runs in them.",
+    )
+    async def project_topology(
+        self, info: Info, tenant_id: strawberry.ID, namespaces: list[ClusterNamespaceInput]
+    ) -> Topology:
+        pairs = [(str(n.cluster_id), n.namespace) for n in namespaces]
+        return Topology.of((await resolve.project(info.context, str(tenant_id), pairs)).data)
 
     @strawberry.field(permission_classes=[requires("workloads:read")])
     async def topology_export(

@@ -296,6 +296,16 @@ MATRIX: list[Case] = [
     _on_cluster("topologyExport", "format:SVG", weak=None, kind="query"),
     _on_cluster("topologySnapshots", "", weak=None, kind="query"),
     _on_cluster("saveTopologySnapshot", 'name:"before"', weak=None),
+    Case(
+        "projectTopology",
+        """query($t:ID!,$i:ID!){ projectTopology(tenantId:$t, namespaces:[{clusterId:$i, namespace:"shop"}]){
+          meta { nodeCount } } }""",
+        lambda t, i: {"t": t, "i": i},
+        target=lambda x: x.cluster,
+        kind="cluster",
+        tenant_arg=True,
+        weak=None,
+    ),
     _listing("fleetTopology", "query($t:ID!){ fleetTopology(tenantId:$t){ meta { nodeCount } } }", weak=None),
     _by_id(
         "topologyDiff",

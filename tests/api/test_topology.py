@@ -163,6 +163,17 @@ async def test_orphans_exports_and_fleet_view(topo_api: Api, cluster: tuple[Tena
     assert read_back.number_of_nodes() == graph["meta"]["nodeCount"]
     assert files["PNG"]["contentType"] == "image/png" and files["SVG"]["filename"].endswith(".svg")
 
+    project = """query($t:ID!,$c:ID!){ projectTopology(tenantId:$t, namespaces:[{clusterId:$c, namespace:"shop"}]){
+      nodes { id kind name namespace } edges { source target label } } }"""
+    view = (await topo_api.ok(project, {"t": tenant.id, "c": cluster_id}, operator))["projectTopology"]
+    kinds = {n["kind"] for n in view["nodes"]}
+    assert {"Cluster", "Namespace", "Deployment", "Pod"} <= kinds, kinds
+    namespace = next(n["id"] for n in view["nodes"] if n["kind"] == "Namespace")
+    contained = {e["target"] for e in view["edges"] if e["source"] == namespace and e["label"] == "contains"}
+    by_id = {n["id"]: n for n in view["nodes"]}
+    assert contained and all(by_id[t]["namespace"] == "shop" for t in contained)
+    assert not any(by_id[t]["kind"] == "Pod" for t in contained), "pods sit under their owners"
+
     fleet = "query($t:ID!){ fleetTopology(tenantId:$t){ nodes { kind name } meta { nodeCount } } }"
     view = (await topo_api.ok(fleet, {"t": tenant.id}, operator))["fleetTopology"]
     assert {"kind": "Cluster", "name": "mapped"} in view["nodes"]
