@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
 from app.context import RequestContext
-from app.db.models import Operation, OperationLog, Tenant
+from app.db.models import Cluster, Operation, OperationLog, Tenant
 from app.errors import BadUserInput, Conflict
 from app.operations.runner import operation_channel
 from app.operations.store import FINISHED
@@ -80,6 +81,7 @@ async def retry_operation(ctx: RequestContext, operation_id: str) -> Operation:
         operation.finished_at = None
         operation.cancel_requested = False
         operation.state = {k: v for k, v in operation.state.items() if k != "interruptions"}
+        await _reopen_cluster(session, operation)
         audit.record(
             session,
             ctx.actor(),
@@ -153,3 +155,13 @@ async def operation_updates(
                 kind = str(event.get("kind") or "status")
         finally:
             await stream.aclose()
+
+
+async def _reopen_cluster(session: AsyncSession, operation: Operation) -> None:
+    """A retried provision or deprovision puts its failed cluster back in progress."""
+    resumed = {"provision": "provisioning", "deprovision": "deleting"}.get(operation.type)
+    if resumed is None or operation.cluster_id is None:
+        return
+    cluster = await session.get(Cluster, operation.cluster_id)
+    if cluster is not None and cluster.status == "failed":
+        cluster.status = resumed

@@ -181,6 +181,8 @@ async def test_a_failed_phase_keeps_its_logs_and_retry_resumes_from_it(
     assert await api.code(CANCEL, {"id": failed["id"]}, operator) == "CONFLICT"
     retried = (await api.ok(RETRY, {"id": failed["id"]}, operator))["retryOperation"]
     assert retried["status"] == "queued"
+    reopened = (await api.ok(status, {"id": created["cluster"]["id"]}, operator))["cluster"]["status"]
+    assert reopened in ("provisioning", "connected")
     done = await finished(api, operator, failed["id"])
     assert done["status"] == "success" and done["attempts"] == 2
     started = [line["line"] for line in done["logs"] if line["line"].endswith(": started")]
