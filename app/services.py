@@ -66,6 +66,7 @@ class Services:
                 lambda cid: register_cluster(db, gateway, sealer, cid),
                 interval=settings.watch_ownership_seconds,
             )
+            gateway.feeds = watches  # caches of clusters another replica owns follow its watches
         return cls(
             settings=settings,
             db=db,

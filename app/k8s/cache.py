@@ -22,6 +22,10 @@ on the event loop; they must not block (hand the event to a queue when there is 
 
 The caches call the cluster with its own credentials (``identity=None``): they are shared by all
 users, whose rights the application checks before reading them.
+
+Given ``Feeds`` (several replicas), a cache of a cluster that another replica watches opens no
+watch: it follows that replica's published changes instead (``feed.py``), and starts watching
+itself once this replica owns the cluster.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from app.errors import AppError, NotFound, UpstreamUnavailable
 from app.k8s.compact import compact
 
 from .client import ClusterClient, WatchEvent
+from .feed import RESYNC, Feeds, already_held, published_change
 from .kubeconfig import ClusterConnection
 from .resources import ResourceKind, resolve_kind
 from .status import ResourceExpired
@@ -66,9 +71,11 @@ class CacheOptions:
 
 
 class ResourceCache:
-    def __init__(self, client: ClusterClient, kind: ResourceKind, options: CacheOptions | None = None) -> None:
+    def __init__(self, client: ClusterClient, kind: ResourceKind, options: CacheOptions | None = None, *,
+                 feeds: Feeds | None = None) -> None:
         self.client, self.kind = client, kind
         self.options = options or CacheOptions()
+        self.feeds = feeds
         self._objects: dict[str, dict[str, dict[str, Any]]] = {}  # namespace ("" if cluster-scoped) → name → obj
         self._count = 0
         self._rv: str | None = None
@@ -188,6 +195,10 @@ class ResourceCache:
         relist = True
         while True:
             try:
+                if self.feeds is not None and self.feeds.remote(self.client.name):
+                    relist = True  # should this replica start watching, it lists first
+                    await self._follow(self.feeds)
+                    continue
                 if relist:
                     await self._list()
                     relist = False
@@ -257,6 +268,20 @@ class ResourceCache:
                 seen += 1
                 self._apply(event)
         return seen
+
+    async def _follow(self, feeds: Feeds) -> None:
+        """Subscribe, list, then apply the published changes until a RESYNC (or a takeover) asks for more."""
+        async with feeds.follow(self.client.name, self.kind) as messages:
+            if not feeds.remote(self.client.name):
+                return  # this replica took the cluster's watches over meanwhile
+            await self._list()
+            async for message in messages:
+                if message.get("type") == RESYNC:
+                    return
+                event = published_change(message)
+                name = str((event.object.get("metadata") or {}).get("name"))
+                if not already_held(event, self._objects.get(self._namespace(event.object), {}).get(name)):
+                    self._apply(event)
 
     def _apply(self, event: WatchEvent) -> None:
         obj = self._trim(event.object)
@@ -333,6 +358,7 @@ class Gateway:
         self.client_options = client_options or ClientOptions()
         self.cache_options = cache_options or CacheOptions()
         self.sweep_interval = sweep_interval
+        self.feeds: Feeds | None = None  # set when several replicas share the watches
         self._clients: dict[str, ClusterClient] = {}
         self._caches: dict[tuple[str, str, str], ResourceCache] = {}
         self._sweeper: asyncio.Task[None] | None = None
@@ -363,7 +389,7 @@ class Gateway:
         key = (cluster_id, rk.api_version, rk.plural)
         cache = self._caches.get(key)
         if cache is None:
-            cache = self._caches[key] = ResourceCache(client, rk, self.cache_options)
+            cache = self._caches[key] = ResourceCache(client, rk, self.cache_options, feeds=self.feeds)
         return cache
 
     def caches(self, cluster_id: str | None = None) -> list[ResourceCache]:

@@ -40,11 +40,11 @@ class WatchPublisher:
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
-    def ensure(self, cluster_id: str, kind: ResourceKind) -> None:
-        """Publish this (cluster, kind)'s changes from now on (idempotent)."""
+    def ensure(self, cluster_id: str, kind: ResourceKind) -> bool:
+        """Publish this (cluster, kind)'s changes from now on (idempotent); whether it is new."""
         key = (cluster_id, kind.kind)
         if key in self._attached:
-            return
+            return False
         channel = resource_channel(cluster_id, kind.kind)
 
         def on_change(event_type: str, obj: dict[str, Any]) -> None:
@@ -54,6 +54,7 @@ class WatchPublisher:
         self._attached.add(key)
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._drain(), name="realtime-publisher")
+        return True
 
     def forget(self, cluster_id: str) -> None:
         self._attached = {k for k in self._attached if k[0] != cluster_id}
