@@ -35,14 +35,23 @@ async def mark_read(ctx: RequestContext, ids: list[str] | None) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def notification_stream(ctx: RequestContext) -> AsyncIterator[Notification]:
+async def notification_stream(ctx: RequestContext, include_unread: bool) -> AsyncIterator[Notification]:
+    """New notifications as they come; with `include_unread`, first the unread ones (oldest first).
+
+    The bus is listened to before the unread ones are read, so one created in between arrives
+    once, either way."""
     user_id = ctx.require_principal().user_id
     mailbox = Mailbox(ctx.settings.subscription_queue_size)
     async with ctx.services.bus.listen(notification_channel(user_id), mailbox.put):
+        shown: set[str] = set()
+        if include_unread:
+            for row in reversed(await list_notifications(ctx, True, 200)):
+                shown.add(row.id)
+                yield row
         async for event in until_signed_out(ctx, mailbox):
-            if event.get("type") == "RESYNC":
+            if event.get("type") == "RESYNC" or str(event.get("id")) in shown:
                 continue
             async with ctx.db.session(ctx.scope) as session:
-                row = await session.get(Notification, str(event.get("id")))
-            if row is not None and row.user_id == user_id:
-                yield row
+                found = await session.get(Notification, str(event.get("id")))
+            if found is not None and found.user_id == user_id:
+                yield found

@@ -66,7 +66,10 @@ class NotificationMutation:
 
 @strawberry.type
 class NotificationSubscription:
-    @strawberry.subscription(permission_classes=[SignedIn], description="Your new notifications as they arrive.")
-    async def notifications(self, info: Info) -> AsyncGenerator[Notification, None]:
-        async for row in resolve.notification_stream(info.context):
+    @strawberry.subscription(
+        permission_classes=[SignedIn],
+        description="Your new notifications as they arrive; with includeUnread, your unread ones first.",
+    )
+    async def notifications(self, info: Info, include_unread: bool = False) -> AsyncGenerator[Notification, None]:
+        async for row in resolve.notification_stream(info.context, include_unread):
             yield Notification.from_model(row)

@@ -4,7 +4,6 @@ control API, operations run by the app's runner, progress read over a real webso
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -104,14 +103,19 @@ async def test_full_lifecycle_on_the_simulated_provider(
         {"kind": n["kind"], "targetId": n["targetId"]} for n in notes["notifications"]
     ]
 
+    marked = await api.ok("mutation { markNotificationsRead { count } }", token=operator)
+    assert marked["markNotificationsRead"]["count"] >= 1
+
     pool_id = state["nodePools"][0]["id"]
-    async with live_notifications(url, operator) as incoming:
-        scale = await api.ok(SCALE, {"id": cluster["id"], "p": [{"id": pool_id, "nodeCount": 3}]}, operator)
-        note = await asyncio.wait_for(incoming.get(), timeout=60)
+    scale = await api.ok(SCALE, {"id": cluster["id"], "p": [{"id": pool_id, "nodeCount": 3}]}, operator)
+    note = await asyncio.wait_for(next_notification(url, operator), timeout=60)
     assert note == {"kind": "operation.success", "targetId": scale["scaleCluster"]["id"], "read": False}
+    others = asyncio.wait_for(next_notification(url, tenant.tokens["viewer"]), timeout=1.5)
+    with pytest.raises(TimeoutError):
+        await others  # the operator's notifications are theirs alone
     assert (await finished(api, operator, scale["scaleCluster"]["id"]))["status"] == "success"
     marked = await api.ok("mutation { markNotificationsRead { count } }", token=operator)
-    assert marked["markNotificationsRead"]["count"] >= 2
+    assert marked["markNotificationsRead"]["count"] == 1
     assert (await api.ok("{ notifications(unreadOnly:true){ id } }", token=operator))["notifications"] == []
     state = (await api.ok(CLUSTER, {"id": cluster["id"]}, operator))["cluster"]
     assert len(state["nodes"]) == 3 and state["nodePools"][0]["nodeCount"] == 3
@@ -210,26 +214,17 @@ async def test_lifecycle_permissions_and_tenancy(
     assert await api.code(CANCEL, {"id": operation_id}, tenant.tokens["viewer"]) == "FORBIDDEN"
 
 
-@contextlib.asynccontextmanager
-async def live_notifications(url: str, token: str) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-    """The caller's `notifications` subscription, open (acknowledged and subscribed) while inside."""
+async def next_notification(url: str, token: str) -> dict[str, Any]:
+    """The caller's first notification over a live `notifications(includeUnread:true)` stream: the
+    unread ones come first, so one that arrived before the stream opened is not missed."""
     transport = WebsocketsTransport(
         url=url.replace("http://", "ws://") + "/graphql", init_payload={"Authorization": f"Bearer {token}"}
     )
-    received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    query = gql("subscription { notifications(includeUnread:true) { kind targetId read } }")
     async with Client(transport=transport) as session:
-
-        async def read() -> None:
-            async for result in session.subscribe(gql("subscription { notifications { kind targetId read } }")):
-                await received.put(result["notifications"])
-
-        task = asyncio.create_task(read())
-        await asyncio.sleep(0.5)  # the subscribe message is on its way before anything is triggered
-        try:
-            yield received
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        async for result in session.subscribe(query):
+            return dict(result["notifications"])
+    raise AssertionError("the notifications stream ended")
 
 
 @pytest.fixture(scope="module")
