@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import audit
 from app.context import RequestContext
 from app.db.models import Cluster, Operation, OperationLog, Tenant
+from app.db.types import utcnow
 from app.errors import BadUserInput, Conflict
 from app.operations.runner import operation_channel
 from app.operations.store import FINISHED
@@ -101,8 +102,6 @@ async def cancel_operation(ctx: RequestContext, operation_id: str) -> Operation:
         if operation.status not in ("queued", "running"):
             raise Conflict(f"only a queued or running operation can be cancelled; this one is {operation.status}")
         if operation.status == "queued":
-            from app.db.types import utcnow
-
             operation.status = "cancelled"
             operation.finished_at = utcnow()
             operation.phases = [

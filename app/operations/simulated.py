@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from app.db.models import Cluster
+from app.db.types import utcnow
 from app.errors import AppError
 from app.k8s.client import ClusterClient
 from app.k8s.kubeconfig import parse_kubeconfig
@@ -199,8 +200,6 @@ class SimulatedProvider:
         await ctx.log(f"simulated cluster {name} deleted")
 
     async def _deprovision_unregister(self, ctx: PhaseContext) -> None:
-        from app.db.types import utcnow
-
         await ctx.gateway.unregister(ctx.cluster_id or "")
         await records.set_status(ctx, "deleted", deleted_at=utcnow())
 
