@@ -15,7 +15,7 @@ from app.db.models import Cluster
 from app.db.session import Database
 from app.db.types import utcnow
 from app.errors import AppError
-from app.k8s.cache import Gateway
+from app.k8s.gateway import Gateway
 from loaders.clusters import ensure_registered
 
 log = logging.getLogger("fleetgraph.health")

@@ -11,7 +11,8 @@ from app.crypto import Sealer
 from app.db.session import Database
 from app.db.types import utcnow
 from app.health import ClusterHealth, StatusChange
-from app.k8s.cache import CacheOptions, Gateway
+from app.k8s.cache import CacheOptions
+from app.k8s.gateway import Gateway
 from app.k8s.transport import ClientOptions
 from app.operations.providers import providers
 from app.operations.runner import OperationRunner

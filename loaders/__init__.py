@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.crypto import Sealer
 from app.db.session import Database
-from app.k8s.cache import Gateway
+from app.k8s.gateway import Gateway
 from loaders.clusters import make_cluster_loader, make_kube_items_loader
 from loaders.roles import make_role_by_name_loader
 from loaders.tenants import make_tenant_loader

@@ -18,7 +18,7 @@ from app.crypto import Sealer
 from app.db.models import Cluster
 from app.db.session import Database
 from app.errors import AppError, NotFound, UpstreamUnavailable
-from app.k8s.cache import Gateway
+from app.k8s.gateway import Gateway
 from app.k8s.kubeconfig import ClusterConnection
 from loaders.batch import by_id
 

@@ -39,16 +39,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.errors import AppError, NotFound, UpstreamUnavailable
+from app.errors import AppError, UpstreamUnavailable
 from app.k8s.compact import compact
 
 from .client import ClusterClient, WatchEvent
 from .feed import RESYNC, Feeds, already_held, published_change
-from .kubeconfig import ClusterConnection
-from .resources import ResourceKind, resolve_kind
+from .resources import ResourceKind
 from .status import ResourceExpired
 from .throttle import Backoff
-from .transport import ClientOptions
 
 log = logging.getLogger("fleetgraph.k8s")
 Listener = Callable[[str, dict[str, Any]], None]
@@ -343,93 +341,3 @@ class ResourceCache:
 
 def _version(obj: dict[str, Any]) -> Any:
     return (obj.get("metadata") or {}).get("resourceVersion")
-
-
-class Gateway:
-    """The clusters this process talks to: one ``ClusterClient`` each, and their caches.
-
-    ``start()`` (inside the running loop) launches the sweep that drops caches idle for longer
-    than ``CacheOptions.idle_seconds``; ``close()`` stops it, the caches and the clients.
-    Registering an ID again replaces its client; the old one and its caches are closed.
-    """
-
-    def __init__(self, client_options: ClientOptions | None = None, cache_options: CacheOptions | None = None, *,
-                 sweep_interval: float = 30.0) -> None:
-        self.client_options = client_options or ClientOptions()
-        self.cache_options = cache_options or CacheOptions()
-        self.sweep_interval = sweep_interval
-        self.feeds: Feeds | None = None  # set when several replicas share the watches
-        self._clients: dict[str, ClusterClient] = {}
-        self._caches: dict[tuple[str, str, str], ResourceCache] = {}
-        self._sweeper: asyncio.Task[None] | None = None
-        self._retiring: set[asyncio.Task[None]] = set()
-
-    def register(self, cluster_id: str, connection: ClusterConnection, **settings: Any) -> ClusterClient:
-        if cluster_id in self._clients:
-            task = asyncio.get_running_loop().create_task(self._shutdown(*self._detach(cluster_id)))
-            self._retiring.add(task)
-            task.add_done_callback(self._retiring.discard)
-        client = ClusterClient(cluster_id, connection, self.client_options, **settings)
-        self._clients[cluster_id] = client
-        return client
-
-    async def unregister(self, cluster_id: str) -> None:
-        await self._shutdown(*self._detach(cluster_id))
-
-    def client(self, cluster_id: str) -> ClusterClient:
-        try:
-            return self._clients[cluster_id]
-        except KeyError:
-            raise NotFound.of("cluster", cluster_id) from None
-
-    def cache(self, cluster_id: str, kind: str | ResourceKind) -> ResourceCache:
-        """The cache of a kind on a cluster; custom kinds come from ``client(...).discover_kind``."""
-        client = self.client(cluster_id)
-        rk = kind if isinstance(kind, ResourceKind) else resolve_kind(kind)
-        key = (cluster_id, rk.api_version, rk.plural)
-        cache = self._caches.get(key)
-        if cache is None:
-            cache = self._caches[key] = ResourceCache(client, rk, self.cache_options, feeds=self.feeds)
-        return cache
-
-    def caches(self, cluster_id: str | None = None) -> list[ResourceCache]:
-        return [c for (cid, _, _), c in self._caches.items() if cluster_id in (None, cid)]
-
-    async def sweep(self) -> int:
-        """Stop and forget the caches nobody read or listened to lately; how many were dropped."""
-        idle = [key for key, cache in self._caches.items() if cache.idle_for() > self.cache_options.idle_seconds]
-        for key in idle:
-            await self._caches.pop(key).stop()
-        return len(idle)
-
-    def start(self) -> None:
-        if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever(), name="k8s-cache-sweep")
-
-    async def close(self) -> None:
-        sweeper, self._sweeper = self._sweeper, None
-        if sweeper is not None:
-            sweeper.cancel()
-            await asyncio.gather(sweeper, return_exceptions=True)
-        for cluster_id in list(self._clients):
-            await self.unregister(cluster_id)
-        await asyncio.gather(*self._retiring, return_exceptions=True)
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.sweep_interval)
-            try:
-                await self.sweep()
-            except Exception:  # the sweep must survive a cache that fails to stop
-                log.exception("cache sweep failed")
-
-    def _detach(self, cluster_id: str) -> tuple[ClusterClient | None, list[ResourceCache]]:
-        caches = [self._caches.pop(key) for key in list(self._caches) if key[0] == cluster_id]
-        return self._clients.pop(cluster_id, None), caches
-
-    @staticmethod
-    async def _shutdown(client: ClusterClient | None, caches: list[ResourceCache]) -> None:
-        for cache in caches:
-            await cache.stop()
-        if client is not None:
-            await client.close()

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from app.crypto import Sealer
 from app.db.session import Database
-from app.k8s.cache import Gateway
+from app.k8s.gateway import Gateway
 from app.settings import Settings
 
 

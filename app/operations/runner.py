@@ -22,7 +22,7 @@ from app.db.models import Cluster, Operation
 from app.db.session import Database
 from app.db.types import utcnow
 from app.errors import BadUserInput
-from app.k8s.cache import Gateway
+from app.k8s.gateway import Gateway
 from app.notifications import notify
 from app.operations import store
 from app.operations.provider import PhaseContext, PhaseFailed, Provider

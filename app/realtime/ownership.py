@@ -25,7 +25,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
-from app.k8s.cache import Gateway
+from app.k8s.gateway import Gateway
 from app.k8s.resources import ResourceKind
 from app.realtime.bus import RealtimeBus, resource_channel
 from app.realtime.mailbox import RESYNC, Mailbox

@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from app.k8s.cache import Gateway
+from app.k8s.gateway import Gateway
 from app.k8s.resources import ResourceKind
 from app.realtime.bus import RealtimeBus, resource_channel
 

@@ -11,7 +11,8 @@ import pytest
 import pytest_asyncio
 
 from app.errors import NotFound, UpstreamTimeout, UpstreamUnavailable
-from app.k8s.cache import CacheFull, CacheOptions, Gateway, ResourceCache
+from app.k8s.cache import CacheFull, CacheOptions, ResourceCache
+from app.k8s.gateway import Gateway
 from app.k8s.identity import Identity, acting_as
 from app.k8s.transport import ClientOptions
 from kubesim.fleet import Fleet

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest_asyncio
 
-from app.k8s.cache import CacheOptions, Gateway, ResourceCache
+from app.k8s.cache import CacheOptions, ResourceCache
+from app.k8s.gateway import Gateway
 from app.k8s.resources import ResourceKind
 from app.k8s.transport import ClientOptions
 from app.realtime.publisher import event_payload

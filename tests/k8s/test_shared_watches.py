@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from app.k8s.cache import CacheOptions, Gateway, ResourceCache
+from app.k8s.cache import CacheOptions, ResourceCache
+from app.k8s.gateway import Gateway
 from app.k8s.transport import ClientOptions
 from app.realtime.bus import RealtimeBus
 from app.realtime.ownership import WANT_CHANNEL, SharedWatches
