@@ -21,6 +21,9 @@ class RequestIdMiddleware:
         given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _SANE.match(given) else uuid.uuid4().hex
         scope["request_id"] = request_id
+        if scope["type"] == "websocket":  # no response headers to add: every later send goes straight through
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -14,7 +14,7 @@ from app.errors import BadUserInput, Forbidden, RateLimited, Unauthenticated
 from app.k8s.resources import ResourceKind
 from app.realtime.bus import resource_channel, status_channel
 from app.realtime.expiry import Alarm, seconds_until
-from app.realtime.mailbox import RESYNC, Mailbox, object_key
+from app.realtime.mailbox import RESYNC, Mailbox, ObjectKey, object_key
 from app.realtime.publisher import event_payload
 from loaders.clusters import ensure_registered
 from resolvers import kube
@@ -55,7 +55,7 @@ class _View:
     def __init__(self, namespace: str | None, label_selector: str | None) -> None:
         self.namespace = namespace
         self.matches = kube.parse_label_selector(label_selector)
-        self.visible: dict[tuple[str, str, str, str], int] = {}
+        self.visible: dict[ObjectKey, int] = {}
         self.primed = False  # set once an initial list (or a re-list) has been sent
 
     def admits(self, obj: Event) -> bool:

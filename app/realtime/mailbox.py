@@ -14,14 +14,19 @@ from typing import Any
 RESYNC = "RESYNC"
 
 
-def object_key(event: dict[str, Any]) -> tuple[str, str, str, str]:
-    return (str(event.get("clusterId")), str(event.get("kind")), str(event.get("namespace")), str(event.get("name")))
+ObjectKey = tuple[Any, Any, Any, Any]  # (cluster ID, kind, namespace or None, name)
+
+
+def object_key(event: dict[str, Any]) -> ObjectKey:
+    """Which object an event is about; computed for every subscriber of every event, so kept cheap."""
+    get = event.get
+    return (get("clusterId"), get("kind"), get("namespace"), get("name"))
 
 
 class Mailbox:
     def __init__(self, capacity: int = 1000) -> None:
         self.capacity = capacity
-        self._pending: OrderedDict[tuple[str, str, str, str], dict[str, Any]] = OrderedDict()
+        self._pending: OrderedDict[ObjectKey, dict[str, Any]] = OrderedDict()
         self._ready = asyncio.Event()
         self.coalesced = 0
         self.resyncs = 0
