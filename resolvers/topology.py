@@ -25,6 +25,7 @@ from app.topology import build, dependency_path, diff, exports, fleet_view, layo
 from app.topology.model import node_id
 from app.topology.views import project_view
 from resolvers import kube
+from resolvers.clusters import get_cluster
 from resolvers.common import get_or_404
 from resolvers.fleet import tenant_clusters
 from schema.permissions import check_cluster
@@ -170,17 +171,12 @@ async def project(ctx: RequestContext, tenant_id: str, namespaces: list[tuple[st
         raise BadUserInput.field("namespaces", "must list 1 to 50 (clusterId, namespace) pairs")
     parts = []
     for cluster_id, namespace in dict.fromkeys(namespaces):
-        cluster = await get_or_404_cluster(ctx, cluster_id, tenant_id)
+        cluster = await get_cluster(ctx, cluster_id)
+        if cluster.tenant_id != tenant_id:  # provider staff name the tenant; its clusters only
+            raise NotFound.of("cluster", cluster_id)
         graph = build(await objects(ctx, cluster.id), namespace=namespace)
         parts.append((cluster.id, cluster.name, namespace, graph))
     return render(project_view(parts), tenantId=tenant_id)
-
-
-async def get_or_404_cluster(ctx: RequestContext, cluster_id: str, tenant_id: str) -> Cluster:
-    cluster = await ctx.loaders.cluster.load(cluster_id)
-    if cluster is None or cluster.tenant_id != tenant_id:
-        raise NotFound.of("cluster", cluster_id)
-    return cluster
 
 
 def export(rendered: Rendered, fmt: str) -> tuple[str, str, str]:

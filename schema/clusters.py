@@ -15,7 +15,7 @@ from schema.base import Connection, Node, connection, page_from
 from schema.cluster_state import ClusterState
 from schema.common import Done
 from schema.kube import KubeObject
-from schema.permissions import SignedIn, check_cluster, requires
+from schema.permissions import SignedIn, check_cluster, requires, visible_cluster
 from schema.topology import Topology
 
 
@@ -137,9 +137,7 @@ class UpdateClusterInput:
 
 
 async def _visible(info: Info, cluster_id: str, permission: str = "clusters:read") -> models.Cluster:
-    cluster = await resolve.get_cluster(info.context, cluster_id)
-    await check_cluster(info.context, cluster.id, permission)
-    return cluster
+    return await visible_cluster(info.context, cluster_id, permission)
 
 
 @strawberry.type

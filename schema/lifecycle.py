@@ -10,12 +10,11 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from app.operations import specs
-from resolvers import clusters as clusters_resolve
 from resolvers import lifecycle as resolve
 from resolvers import templates as templates_resolve
 from schema.clusters import Cluster
 from schema.operations import Operation
-from schema.permissions import check_cluster, requires
+from schema.permissions import requires, visible_cluster
 
 
 @strawberry.input
@@ -178,8 +177,7 @@ def _created(created: resolve.Created) -> ClusterCreation:
 
 
 async def _writable(info: Info, cluster_id: str, permission: str = "clusters:write") -> None:
-    await clusters_resolve.get_cluster(info.context, cluster_id)
-    await check_cluster(info.context, cluster_id, permission)
+    await visible_cluster(info.context, cluster_id, permission)
 
 
 @strawberry.type

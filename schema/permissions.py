@@ -15,7 +15,9 @@ from strawberry.types import Info
 
 from app.auth.rbac import SYSTEM_ROLES, has_permission
 from app.context import RequestContext
+from app.db.models import Cluster
 from app.errors import Forbidden, NotFound
+from resolvers.clusters import get_cluster
 
 
 def check(ctx: RequestContext, permissions: tuple[str, ...], *, during_password_change: bool, tenant_id: Any) -> None:
@@ -63,6 +65,13 @@ async def cluster_permissions(ctx: RequestContext, cluster_id: str) -> frozenset
         return system.permissions
     custom = await ctx.loaders.role_by_name.load(role)
     return frozenset(custom.permissions) if custom else frozenset()
+
+
+async def visible_cluster(ctx: RequestContext, cluster_id: str, permission: str) -> Cluster:
+    """The cluster, if it exists for the caller (NOT_FOUND otherwise) and their role on it has `permission`."""
+    cluster = await get_cluster(ctx, cluster_id)
+    await check_cluster(ctx, cluster.id, permission)
+    return cluster
 
 
 async def check_cluster(ctx: RequestContext, cluster_id: str, permission: str) -> None:

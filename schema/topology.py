@@ -12,10 +12,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from app.db import models
-from resolvers import clusters as clusters_resolve
 from resolvers import topology as resolve
 from resolvers import topology_live
-from schema.permissions import check_cluster, requires
+from schema.permissions import requires, visible_cluster
 from schema.scalars import parse_datetime
 
 EDGE_TYPES = "owner, selects, routes, mounts, env, binds, schedules, scales, runs-as, grants, endpoints, tls or pulls"
@@ -172,9 +171,7 @@ def _ref(ref: ObjectRefInput) -> tuple[str, str | None, str]:
 
 
 async def _readable(info: Info, cluster_id: strawberry.ID) -> str:
-    cluster = await clusters_resolve.get_cluster(info.context, str(cluster_id))
-    await check_cluster(info.context, cluster.id, "workloads:read")
-    return cluster.id
+    return (await visible_cluster(info.context, str(cluster_id), "workloads:read")).id
 
 
 @strawberry.type

@@ -122,6 +122,23 @@ def start_kubesim(started: list[subprocess.Popen[str]], env: dict[str, str], out
     return control, kubeconfig
 
 
+async def serve(started: list[subprocess.Popen[str]], env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """A `fleetgraph serve` replica, once it answers: the process and its URL."""
+    port = free_port()
+    process = spawn(started, env, "app", "serve", "--port", str(port), "--no-migrate")
+    url = f"http://127.0.0.1:{port}"
+    await healthy(url)
+    return process, url
+
+
+async def first_watch(control: str) -> None:
+    for _ in range(100):
+        if await watch_opens(control) >= 1:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("no replica opened the watch")
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 async def test_one_watch_for_two_replicas_and_failover_without_missing_a_delete(tmp_path: Path) -> None:
@@ -131,18 +148,11 @@ async def test_one_watch_for_two_replicas_and_failover_without_missing_a_delete(
         with processes() as started:
             await create_admin(env, *ADMIN)
             control, kubeconfig = start_kubesim(started, env, tmp_path)
-            a_port, b_port = free_port(), free_port()
-            replica_a = spawn(started, env, "app", "serve", "--port", str(a_port), "--no-migrate")
-            a_url, b_url = f"http://127.0.0.1:{a_port}", f"http://127.0.0.1:{b_port}"
-            await healthy(a_url)
+            replica_a, a_url = await serve(started, env)
             token, cluster_id = await setup_tenant_cluster(a_url, kubeconfig)
             on_a = await subscribe(a_url, token, cluster_id)
-            for _ in range(100):  # A announces its want and takes the cluster's lock
-                if await watch_opens(control) >= 1:
-                    break
-                await asyncio.sleep(0.1)
-            spawn(started, env, "app", "serve", "--port", str(b_port), "--no-migrate")
-            await healthy(b_url)
+            await first_watch(control)  # A announced its want and took the cluster's lock
+            _, b_url = await serve(started, env)
             on_b = await subscribe(b_url, token, cluster_id)
             await asyncio.sleep(2.5)  # B's wants go round; A keeps the lock
             await kube(
@@ -180,18 +190,11 @@ async def test_reads_on_two_replicas_share_one_watch_and_stay_correct_across_a_t
         with processes() as started:
             await create_admin(env, *ADMIN)
             control, kubeconfig = start_kubesim(started, env, tmp_path)
-            a_port, b_port = free_port(), free_port()
-            replica_a = spawn(started, env, "app", "serve", "--port", str(a_port), "--no-migrate")
-            a_url, b_url = f"http://127.0.0.1:{a_port}", f"http://127.0.0.1:{b_port}"
-            await healthy(a_url)
+            replica_a, a_url = await serve(started, env)
             token, cluster_id = await setup_tenant_cluster(a_url, kubeconfig)
             await read_until(a_url, token, cluster_id, set(), set(), 0)
-            for _ in range(100):  # A's cache wants the kind, and A takes the cluster's lock
-                if await watch_opens(control) >= 1:
-                    break
-                await asyncio.sleep(0.1)
-            spawn(started, env, "app", "serve", "--port", str(b_port), "--no-migrate")
-            await healthy(b_url)
+            await first_watch(control)  # A announced its want and took the cluster's lock
+            _, b_url = await serve(started, env)
             await read_until(b_url, token, cluster_id, set(), set(), 0)
             await asyncio.sleep(2.5)  # B's wants go round; A keeps the lock
             assert await watch_opens(control) == 1, "reads on both replicas share one watch"
