@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import getpass
 import logging
-import os
 import secrets
 import sys
 from pathlib import Path
@@ -71,9 +70,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 async def _migrate(settings: Settings) -> None:
+    from app.datafiles import prepare_database_file
     from app.db.migrate import upgrade
     from app.db.session import make_engine
 
+    prepare_database_file(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         await upgrade(engine)
@@ -121,9 +122,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def demo_secret(data_dir: Path) -> str:
     """The demo's secret key, made once and kept in the data dir."""
-    path = data_dir / "secret_key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        os.chmod(path, 0o600)
+    from app.datafiles import private_dir, private_file, write_private
+
+    path = private_dir(data_dir) / "secret_key"
+    if path.exists():
+        private_file(path)  # tighten a key an older version left readable
+    else:
+        write_private(path, secrets.token_urlsafe(48))
     return path.read_text().strip()

@@ -9,6 +9,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 
+from app.datafiles import private_dir
 from app.services import Services
 from app.settings import Settings, load_settings
 
@@ -20,8 +21,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from app.web import create_app
 
     base = load_settings()
-    data_dir = (args.data_dir or base.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_dir((args.data_dir or base.data_dir).resolve())
     overrides = {
         "data_dir": data_dir,
         "secret_key": base.secret_key.get_secret_value() if base.secret_key else demo_secret(data_dir),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -67,4 +68,5 @@ def test_demo_serves_tenants_and_their_simulated_clusters(tmp_path: Path) -> Non
         output, _ = process.communicate(timeout=30)
     assert re.search(r"admin@acme\.example / fleetgraph-demo-1", output)
     assert f"http://127.0.0.1:{port}/graphql" in output
-    assert (tmp_path / "secret_key").exists() and (tmp_path / "fleetgraph.db").exists()
+    for name in ("secret_key", "fleetgraph.db"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
