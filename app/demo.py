@@ -6,8 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import socket
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from app.datafiles import private_dir
 from app.services import Services
@@ -15,29 +19,63 @@ from app.settings import Settings, load_settings
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from app.cli import _migrate, demo_secret
-    from app.web import create_app
-
     base = load_settings()
-    data_dir = private_dir((args.data_dir or base.data_dir).resolve())
-    overrides = {
+    host, port = args.host or base.host, args.port or base.port
+    try:
+        listener = bind_listener(host, port)
+    except OSError as exc:
+        print(f"fleetgraph: cannot listen on {host}:{port}: {exc.strerror or exc}; "
+              "choose another port with --port (make demo PORT=8123)", file=sys.stderr)  # fmt: skip
+        return 2
+    with listener:
+        settings = _demo_settings(base, args.data_dir, host, port)
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        _serve(settings, listener)
+    return 0
+
+
+def _demo_settings(base: Settings, data_dir: Path | None, host: str, port: int) -> Settings:
+    from app.cli import demo_secret
+
+    data_dir = private_dir((data_dir or base.data_dir).resolve())
+    overrides: dict[str, object] = {
         "data_dir": data_dir,
         "secret_key": base.secret_key.get_secret_value() if base.secret_key else demo_secret(data_dir),
-        "port": args.port or base.port,
-        "host": args.host or base.host,
+        "port": port,
+        "host": host,
     }
-    if "FLEETGRAPH_DATABASE_URL" not in __import__("os").environ:
+    if "FLEETGRAPH_DATABASE_URL" not in os.environ:
         overrides["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'fleetgraph.db'}"
-    settings = load_settings(**overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return load_settings(**overrides)
+
+
+def _serve(settings: Settings, listener: socket.socket) -> None:
+    import uvicorn
+
+    from app.cli import _migrate
+    from app.web import create_app
+
     asyncio.run(_migrate(settings))
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
     created_password = asyncio.run(_seed(settings, password))
     app = create_app(settings, attach=lambda services: _with_fleet(services, settings, created_password))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
-    return 0
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """The demo's listening socket, bound before anything is printed or written, so a busy port
+    stops the start at once with a clear line instead of after the banner."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError:
+        listener.close()
+        raise
+    listener.set_inheritable(True)
+    return listener
 
 
 @contextlib.asynccontextmanager

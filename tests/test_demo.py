@@ -70,3 +70,24 @@ def test_demo_serves_tenants_and_their_simulated_clusters(tmp_path: Path) -> Non
     assert f"http://127.0.0.1:{port}/graphql" in output
     for name in ("secret_key", "fleetgraph.db"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+
+
+def test_a_busy_port_stops_the_demo_before_it_prints_or_writes_anything(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "demo", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+    assert "demo is running" not in done.stdout and "Provider admin" not in done.stdout
+    assert not (tmp_path / "data").exists()
