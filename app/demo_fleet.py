@@ -1,7 +1,9 @@
 """The demo's clusters: a kubesim fleet in the demo process, registered to the demo tenants.
 
 The simulated clusters listen on new ports at each start, so their stored connections are
-refreshed every time; the cluster rows (and their IDs) stay the same across restarts.
+refreshed every time; the cluster rows (and their IDs) stay the same across restarts. They
+serve HTTPS with a CA made at each start and carried in their kubeconfigs: kubectl sends a
+bearer token only over TLS, so a kubeconfig downloaded from the demo works with it as it is.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ DEMO_CLUSTERS = (("acme", "prod-eu"), ("acme", "staging"), ("globex", "prod-us")
 async def demo_fleet(services: Services, seed: int = 42) -> AsyncIterator[list[str]]:
     from kubesim.fleet import start_fleet
 
-    async with start_fleet(len(DEMO_CLUSTERS), profile="small", seed=seed, control=True) as fleet:
+    async with start_fleet(len(DEMO_CLUSTERS), profile="small", seed=seed, control=True, tls=True) as fleet:
         if not services.settings.simulator_url:  # clusters created in the demo are made in this fleet
             services.settings.simulator_url = f"http://127.0.0.1:{fleet.control_port}"
         lines = []

@@ -107,7 +107,7 @@ def server_side_apply(request: Request, state: ClusterState, target: Any, body: 
         return state.create(rt, obj), 201
     merged = _apply_to(current, body, manager, applied, flag(request, "force"), rt, state, target.subresource)
     if request.query_params.get("dryRun"):
-        return merged, 200
+        return state.prepare_update(rt, merged, target.subresource), 200
     return state.update(rt, merged, target.subresource), 200
 
 

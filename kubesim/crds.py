@@ -38,6 +38,20 @@ def types_of(crd: dict[str, Any]) -> list[ResourceType]:
     return found
 
 
+def version_schema(crd: dict[str, Any], version: str) -> dict[str, Any] | None:
+    """The openAPIV3Schema a served version's objects are validated against, if the CRD gives one."""
+    for served in (crd.get("spec") or {}).get("versions") or []:
+        if isinstance(served, dict) and served.get("name") == version:
+            schema = (served.get("schema") or {}).get("openAPIV3Schema")
+            return schema if isinstance(schema, dict) else None
+    return None
+
+
+def defines(crd: dict[str, Any], rt: ResourceType) -> bool:
+    spec = crd.get("spec") or {}
+    return spec.get("group") == rt.group and (spec.get("names") or {}).get("plural") == rt.plural
+
+
 def register(registry: ResourceRegistry, crd: dict[str, Any]) -> None:
     for rt in types_of(crd):
         registry.add(rt)

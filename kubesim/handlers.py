@@ -170,7 +170,7 @@ async def update_object(request: Request, state: ClusterState, target: Target) -
     current = get_current(state, target)
     body = apply.record_update(current, body, manager_name(request), target.rt.api_version, state)
     if request.query_params.get("dryRun"):
-        return json_response(body, headers=warnings)
+        return json_response(state.prepare_update(target.rt, body, target.subresource), headers=warnings)
     return json_response(state.update(target.rt, body, target.subresource), headers=warnings)
 
 
@@ -214,7 +214,7 @@ async def patch_object(request: Request, state: ClusterState, target: Target) ->
     knownfields.prune(target.rt, result)
     result = apply.record_update(current, result, manager_name(request), target.rt.api_version, state)
     if request.query_params.get("dryRun"):
-        return json_response(result, headers=warnings)
+        return json_response(state.prepare_update(target.rt, result, target.subresource), headers=warnings)
     return json_response(state.update(target.rt, result, target.subresource), headers=warnings)
 
 

@@ -127,6 +127,8 @@ def json_patch(target: Any, ops: Any) -> Any:
         raise errors.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
     doc = copy_obj(target)
     for op in ops:
+        if not isinstance(op, dict) or not all(isinstance(op.get(k, ""), str) for k in ("path", "from")):
+            raise errors.bad_request("json: cannot unmarshal into Go value of type jsonpatch.Operation")
         kind, path = op.get("op"), op.get("path", "")
         if kind == "add":
             doc = _add(doc, path, copy_obj(op.get("value")))

@@ -147,6 +147,7 @@ class ClusterState:
         namespace = meta.get("namespace", "") if rt.namespaced else ""
         if not rt.namespaced:
             meta.pop("namespace", None)
+        validation.validate_types(rt, obj, self.custom_schema(rt))
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(self._rng.choice(_NAME_CHARS) for _ in range(5))
         validation.validate_create(rt, obj)
@@ -166,18 +167,7 @@ class ClusterState:
     def update(self, rt: ResourceType, obj: dict[str, Any], subresource: str | None = None) -> dict[str, Any]:
         if rt.key == eventsv1.KEY:
             return eventsv1.to_v1(self.update(self._core_events(), eventsv1.to_core(obj), subresource)) or {}
-        meta = obj.get("metadata") or {}
-        namespace = meta.get("namespace", "") if rt.namespaced else ""
-        name = meta.get("name", "")
-        current = self._bucket(rt).get((namespace, name))
-        if current is None:
-            raise errors.not_found(rt.group, rt.plural, name)
-        wanted_rv = meta.get("resourceVersion")
-        if wanted_rv and str(wanted_rv) != current["metadata"]["resourceVersion"]:
-            raise errors.conflict(rt.group, rt.plural, name)
-        new = self._merge_update(rt, current, copy_obj(obj), subresource)
-        if subresource is None:
-            validation.validate_update(rt, new, current)
+        current, new = self._prepare_update(rt, obj, subresource)
         if self._unchanged(current, new):
             return copy_obj(current)
         if _spec_changed(current, new) and "generation" in current["metadata"]:
@@ -187,6 +177,45 @@ class ClusterState:
         if current["metadata"].get("deletionTimestamp") and _finalized(rt, new):
             return self._remove(rt, new)
         return copy_obj(self._commit("MODIFIED", rt, new))
+
+    def prepare_update(self, rt: ResourceType, obj: dict[str, Any], subresource: str | None = None) -> dict[str, Any]:
+        """Validate and merge an update without storing it (what a dry-run update returns)."""
+        if rt.key == eventsv1.KEY:
+            return eventsv1.to_v1(self.prepare_update(self._core_events(), eventsv1.to_core(obj), subresource)) or {}
+        current, new = self._prepare_update(rt, obj, subresource)
+        new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        return new
+
+    def _prepare_update(self, rt: ResourceType, obj: dict[str, Any], subresource: str | None) -> tuple[
+            dict[str, Any], dict[str, Any]]:
+        """The stored object and its validated successor (a new dict)."""
+        meta = obj.get("metadata") or {}
+        namespace = meta.get("namespace", "") if rt.namespaced else ""
+        name = meta.get("name", "")
+        current = self._bucket(rt).get((namespace, name))
+        if current is None:
+            raise errors.not_found(rt.group, rt.plural, name)
+        wanted_rv = meta.get("resourceVersion")
+        if wanted_rv and str(wanted_rv) != current["metadata"]["resourceVersion"]:
+            raise errors.conflict(rt.group, rt.plural, name)
+        custom = self.custom_schema(rt)
+        if subresource is None:
+            validation.validate_types(rt, obj, custom, current)
+        new = self._merge_update(rt, current, copy_obj(obj), subresource)
+        if subresource is None:
+            validation.validate_update(rt, new, current)
+        else:
+            validation.validate_types(rt, new, custom, current)
+        return current, new
+
+    def custom_schema(self, rt: ResourceType) -> dict[str, Any] | None:
+        """The CRD's schema for a custom resource type's version; None for the built-in kinds."""
+        if rt.group in _BUILTIN_GROUPS:
+            return None
+        for crd in self._objects.get(crds.CRD_KEY, {}).values():
+            if crds.defines(crd, rt):
+                return crds.version_schema(crd, rt.version)
+        return None
 
     def delete(
         self,

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import apply, errors, eviction, handlers, podlogs, selectors
+from . import apply, errors, eviction, handlers, kindschemas, podlogs, schemacheck, selectors
+from .causes import Cause, bad_value
 from .handlers import Target
 from .httputil import json_response, read_body
 from .store import ClusterState, copy_obj
@@ -55,6 +56,8 @@ async def _status(request: Request, state: ClusterState, target: Target) -> Resp
     if not target.rt.namespaced:
         new["metadata"].pop("namespace", None)
     new = apply.record_update(current, new, manager, target.rt.api_version, state, target.subresource)
+    if request.query_params.get("dryRun"):
+        return json_response(state.prepare_update(target.rt, new, target.subresource))
     return json_response(state.update(target.rt, new, target.subresource))
 
 
@@ -82,17 +85,24 @@ async def _scale(request: Request, state: ClusterState, target: Target) -> Respo
         wanted = handlers.patched(request, handlers.patch_type(request), body, scale, target.rt)
     else:
         raise errors.method_not_allowed()
-    replicas = (wanted.get("spec") or {}).get("replicas")
-    if not isinstance(replicas, int) or replicas < 0:
-        raise errors.invalid("Scale", "autoscaling", target.name or "", [{
-            "reason": "FieldValueInvalid", "field": "spec.replicas",
-            "message": f"Invalid value: {replicas}: must be greater than or equal to 0"}])
+    _check_scale(wanted, target.name or "")
+    replicas = int((wanted.get("spec") or {}).get("replicas") or 0)
     new = copy_obj(current)
     new["spec"]["replicas"] = replicas
     rv = (wanted.get("metadata") or {}).get("resourceVersion")
     new["metadata"]["resourceVersion"] = rv or current["metadata"]["resourceVersion"]
     new = apply.record_update(current, new, handlers.manager_name(request), target.rt.api_version, state, "scale")
     return json_response(scale_of(state.update(target.rt, new)))
+
+
+def _check_scale(wanted: dict[str, Any], name: str) -> None:
+    found: list[Cause] = []
+    schemacheck.check(wanted, kindschemas.schema_of("autoscaling", "Scale") or {}, "", found)
+    replicas = (wanted.get("spec") or {}).get("replicas")
+    if not found and (replicas is None or replicas < 0):
+        found.append(bad_value("spec.replicas", replicas, "must be greater than or equal to 0"))
+    if found:
+        raise errors.invalid("Scale", "autoscaling", name, found)
 
 
 async def _binding(request: Request, state: ClusterState, target: Target) -> Response:

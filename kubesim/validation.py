@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import errors
+from . import errors, kindschemas, schemacheck
+from .causes import Cause, bad_value, not_supported, required
 from .resources import ResourceType
+from .schemacheck import Schema
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -29,24 +31,39 @@ _LABEL_VALUE_MSG = (
 _DNS_LABEL_KINDS = {"Namespace", "Service"}
 _POD_TEMPLATE_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}
 
-Cause = dict[str, str]
+
+def validate_types(rt: ResourceType, obj: dict[str, Any], custom: Schema | None = None,
+                   stored: dict[str, Any] | None = None) -> None:
+    """The object against its kind's type schema (a custom resource's: its CRD's), as a typed decoder
+    or the CRD validator would check it; before any value rule, which assumes the types are right.
+    Of an update, the top-level fields equal to the `stored` object's are valid already."""
+    _raise(rt, obj, type_causes(rt, obj, custom, stored))
 
 
-def required(field: str, detail: str = "") -> Cause:
-    message = "Required value" + (f": {detail}" if detail else "")
-    return {"reason": "FieldValueRequired", "message": message, "field": field}
-
-
-def bad_value(field: str, value: Any, detail: str) -> Cause:
-    shown = f'"{value}"' if isinstance(value, str) else str(value)
-    return {"reason": "FieldValueInvalid", "message": f"Invalid value: {shown}: {detail}", "field": field}
+def type_causes(rt: ResourceType, obj: dict[str, Any], custom: Schema | None = None,
+                stored: dict[str, Any] | None = None) -> list[Cause]:
+    found: list[Cause] = []
+    same = {k for k, v in obj.items() if stored.get(k) == v} if stored is not None else set()
+    schema = kindschemas.schema_of(rt.group, rt.kind) if custom is None else None
+    if schema is not None:
+        schemacheck.check(obj, schema, "", found, same)
+        return found
+    if "metadata" not in same:
+        schemacheck.check(obj.get("metadata"), kindschemas.OBJECT_META, "metadata", found)
+    if custom is not None:  # metadata is ObjectMeta whatever the CRD says of it, as in the apiserver
+        declared = custom.get("properties")
+        properties = {k: v for k, v in declared.items() if k != "metadata"} if isinstance(declared, dict) else {}
+        schemacheck.check(obj, {**custom, "properties": properties, "additionalProperties": None}, "", found, same)
+    return found
 
 
 def validate_create(rt: ResourceType, obj: dict[str, Any]) -> None:
+    """Value rules of a create; validate_types comes first."""
     _raise(rt, obj, _metadata(rt, obj) + _by_kind(rt, obj))
 
 
 def validate_update(rt: ResourceType, new: dict[str, Any], old: dict[str, Any]) -> None:
+    """Value rules of an update; validate_types comes first."""
     causes = _by_kind(rt, new)
     if rt.kind in _POD_TEMPLATE_KINDS or rt.kind == "Job":
         old_sel, new_sel = (old.get("spec") or {}).get("selector"), (new.get("spec") or {}).get("selector")
@@ -233,9 +250,7 @@ def _disruption_budget(spec: dict[str, Any]) -> list[Cause]:
         causes += _int_or_percent(spec.get(field), f"spec.{field}")
     policy = spec.get("unhealthyPodEvictionPolicy")
     if policy is not None and policy not in _EVICTION_POLICIES:
-        supported = ", ".join(f'"{p}"' for p in _EVICTION_POLICIES)
-        causes.append({"reason": "FieldValueNotSupported", "field": "spec.unhealthyPodEvictionPolicy",
-                       "message": f'Unsupported value: "{policy}": supported values: {supported}'})
+        causes.append(not_supported("spec.unhealthyPodEvictionPolicy", policy, list(_EVICTION_POLICIES)))
     return causes
 
 
