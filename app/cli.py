@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import secrets
 import sys
 from pathlib import Path
 
 from app.settings import Settings, SettingsError, load_settings
+from app.telemetry.logs import configure_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,7 +59,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_demo(args)
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
         print("database is up to date")
@@ -115,6 +115,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through our logging (app/telemetry/logs.py)
         proxy_headers=True,
     )
     return 0

@@ -16,6 +16,7 @@ from app.errors import AppError, Unauthenticated
 from app.k8s.identity import Identity
 from app.services import Services
 from app.settings import Settings
+from app.telemetry.access import access_facts
 from loaders import Loaders
 
 
@@ -29,6 +30,7 @@ class RequestContext:
     request_id: str
     loaders: Loaders
     cost: dict[str, int] = field(default_factory=dict)
+    field_costs: dict[str, int] = field(default_factory=dict)  # what one call of each field costs
     connection_params: dict[str, object] | None = None  # a websocket's connection_init payload
 
     @property
@@ -99,8 +101,16 @@ async def sign_in_websocket(ctx: RequestContext, params: dict[str, object]) -> N
         ctx.auth_error = None
     if ctx.principal is None:
         raise Unauthenticated('send a token in connection_init: {"Authorization": "Bearer <token>"}')
+    _note_caller(ctx.request, ctx.principal)
     services = ctx.services
     ctx.loaders = Loaders(services.db, ctx.principal.tenant_id, services.gateway, services.sealer)
+
+
+def _note_caller(request: Request | WebSocket, principal: Principal | None) -> None:
+    """Who called, for the request's access line (app/telemetry/access.py)."""
+    if principal is not None:
+        facts = access_facts(request.scope)
+        facts.tenant, facts.user = principal.tenant_id, principal.user_id
 
 
 async def build_context(
@@ -113,6 +123,7 @@ async def build_context(
     except Unauthenticated as exc:
         auth_error = exc
     scope = principal.tenant_id if principal else None
+    _note_caller(request, principal)
     return RequestContext(
         request=request,
         response=response,

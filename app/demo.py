@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import secrets
 import socket
@@ -16,6 +15,7 @@ from pathlib import Path
 from app.datafiles import private_dir
 from app.services import Services
 from app.settings import Settings, load_settings
+from app.telemetry.logs import configure_logging
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -29,7 +29,8 @@ def run_demo(args: argparse.Namespace) -> int:
         return 2
     with listener:
         settings = _demo_settings(base, args.data_dir, host, port)
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        explicit = "FLEETGRAPH_LOG_FORMAT" in os.environ  # the demo's default is the console format
+        configure_logging(settings.log_level, settings.log_format if explicit else "console")
         _serve(settings, listener)
     return 0
 
@@ -43,6 +44,7 @@ def _demo_settings(base: Settings, data_dir: Path | None, host: str, port: int) 
         "secret_key": base.secret_key.get_secret_value() if base.secret_key else demo_secret(data_dir),
         "port": port,
         "host": host,
+        "cluster_allowed_networks": [*map(str, base.cluster_allowed_networks), "127.0.0.0/8"],  # kubesim's loopback
     }
     if "FLEETGRAPH_DATABASE_URL" not in os.environ:
         overrides["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'fleetgraph.db'}"
@@ -59,7 +61,7 @@ def _serve(settings: Settings, listener: socket.socket) -> None:
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
     created_password = asyncio.run(_seed(settings, password))
     app = create_app(settings, attach=lambda services: _with_fleet(services, settings, created_password))
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", log_config=None)).run(sockets=[listener])
 
 
 def bind_listener(host: str, port: int) -> socket.socket:

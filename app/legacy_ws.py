@@ -32,6 +32,7 @@ from app.context import RequestContext, build_context
 from app.errors import AppError, BadUserInput
 from app.realtime.mailbox import RESYNC
 from app.services import Services
+from resolvers.cluster_access import visible_cluster
 from resolvers.realtime import resource_events
 
 log = logging.getLogger("fleetgraph.realtime")
@@ -169,6 +170,8 @@ async def resource_updates(websocket: WebSocket) -> None:
         credential = credential_from(websocket.headers) or params.get("token") or params.get("api_key")
         ctx = await build_context(services, websocket, None, credential or None)
         ctx.require_principal()
+        if request.cluster_id:  # what the GraphQL field resourceEvents declares
+            await visible_cluster(ctx, request.cluster_id, "clusters:read")
     except AppError as exc:
         await _fail(websocket, exc)
         return

@@ -25,9 +25,10 @@ class Credential:
 
 
 async def ensure_provider_admin(db: Database, email: str, password: str) -> bool:
-    """Creates the provider admin if no user has this email; True when it was created."""
+    """Creates the provider admin if no provider user has this email; True when it was created."""
     async with db.transaction() as session:
-        found = await session.execute(select(User.id).where(func.lower(User.email) == email.lower()))
+        same = func.lower(User.email) == email.lower()
+        found = await session.execute(select(User.id).where(same, User.tenant_id.is_(None)))
         if found.first():
             return False
         session.add(
@@ -59,7 +60,7 @@ async def ensure_demo_tenants(db: Database) -> list[Credential]:
                 session.add(tenant)
             for role in DEMO_ROLES:
                 email = f"{role.split('_')[-1]}@{slug}.example"
-                exists = await session.execute(select(User.id).where(User.email == email))
+                exists = await session.execute(select(User.id).where(User.email == email, User.tenant_id == tenant.id))
                 if not exists.first():
                     session.add(
                         User(

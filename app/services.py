@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 from app.auth.tokens import TokenService
@@ -16,13 +17,14 @@ from app.k8s.gateway import Gateway
 from app.k8s.transport import ClientOptions
 from app.operations.providers import providers
 from app.operations.runner import OperationRunner
+from app.outbound import OutboundPolicy
+from app.ratelimit import CostBudget, cost_budget
 from app.realtime.bus import RealtimeBus, status_channel
-from app.realtime.expiry import SessionChecks
+from app.realtime.expiry import SIGN_OUT_CHANNEL, SessionChecks, SignOuts
 from app.realtime.ownership import LocalWatches, SharedWatches
 from app.realtime.publisher import WatchPublisher
 from app.realtime.shared import Selections
 from app.settings import Settings
-from schema.limits import CostBudget
 
 HANDSHAKES = 8
 
@@ -45,6 +47,11 @@ class Services:
     session_checks: SessionChecks = field(default_factory=SessionChecks)  # live streams' session rechecks
     # websocket sign-ins and subscribe-time checks in flight, below the database pool's size
     handshakes: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(HANDSHAKES))
+    sign_outs: SignOuts = field(init=False)  # live streams by the credentials behind them
+    _listening: AsyncExitStack = field(init=False, default_factory=AsyncExitStack)
+
+    def __post_init__(self) -> None:
+        self.sign_outs = SignOuts(self.session_checks)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -72,7 +79,7 @@ class Services:
             settings=settings,
             db=db,
             tokens=TokenService(settings.secret(), settings.access_token_minutes),
-            cost_budget=CostBudget(settings.tenant_cost_budget, settings.tenant_cost_window_seconds),
+            cost_budget=cost_budget(settings),
             sealer=sealer,
             gateway=gateway,
             health=ClusterHealth(db, gateway, sealer, interval=settings.cluster_health_seconds),
@@ -85,6 +92,7 @@ class Services:
     async def start(self) -> None:
         """Background work of a serving process (inside its event loop)."""
         await self.bus.connect()
+        await self._listening.enter_async_context(self.bus.listen(SIGN_OUT_CHANNEL, self.sign_outs.ended))
         self.health.listeners.append(self._publish_status)
         self.gateway.start()
         self.health.start()
@@ -107,7 +115,9 @@ class Services:
         await self.health.stop()
         await self.publisher.stop()
         await self.gateway.close()
+        await self._listening.aclose()
         await self.bus.disconnect()
+        await self.cost_budget.close()
         await self.db.dispose()
 
 
@@ -121,6 +131,7 @@ def client_options(settings: Settings) -> ClientOptions:
         breaker_threshold=settings.k8s_breaker_threshold,
         breaker_reset=settings.k8s_breaker_reset_seconds,
         impersonate=settings.k8s_impersonate,
+        outbound=OutboundPolicy.from_settings(settings),  # every cluster's address is a tenant's choice
     )
 
 

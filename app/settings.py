@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "FLEETGRAPH_"
@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(default=20_000, ge=10)
     tenant_cost_budget: int = Field(default=1_000_000, ge=100, description="cost points per window")
     tenant_cost_window_seconds: int = Field(default=60, ge=1)
+    principal_cost_budget: int = Field(default=250_000, ge=100, description="per user or API token, per window")
+    rate_limit_url: str | None = Field(
+        default=None, pattern=r"^(memory|redis|rediss)://", description="default: broadcast_url if redis, else memory"
+    )
+    max_fragment_spreads: int = Field(default=100, ge=1, le=10_000, description="fragment spreads in one document")
+    max_expanded_fields: int = Field(default=10_000, ge=10, description="fields of a document, fragments expanded")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="largest request body")
+    max_string_length: int = Field(default=10_000, ge=10, description="any string argument or input field")
+    max_document_length: int = Field(default=524_288, ge=1000, description="manifests, kubeconfigs and private keys")
+    max_list_length: int = Field(default=1000, ge=1, description="items of any list argument or input field")
     k8s_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     k8s_qps: float = Field(default=5.0, gt=0, le=10_000)
     k8s_burst: int = Field(default=10, ge=1, le=10_000)
@@ -63,7 +73,18 @@ class Settings(BaseSettings):
     simulated_phase_seconds: float = Field(default=2.0, ge=0, le=600, description="time each simulated phase takes")
     simulated_faults: str = Field(default="", description="simulated phases that fail on a first attempt")
     max_subscriptions_per_connection: int = Field(default=100, ge=1, le=10_000)
+    topology_snapshots_per_tenant: int = Field(default=500, ge=1, description="saved topology snapshots a tenant keeps")
+    topology_snapshots_per_user: int = Field(default=50, ge=1, description="saved topology snapshots one user keeps")
+    cluster_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list, description="private or loopback CIDRs tenants' clusters and machines may be in"
+    )
+    outbound_deadline_seconds: float = Field(default=15.0, gt=0, le=300, description="per request, all calls")
+    outbound_max_targets: int = Field(default=20, ge=1, le=1000, description="addresses one request may contact")
     log_level: str = "INFO"
+    log_format: Literal["json", "console"] = Field(default="json", description="the demo logs in console format")
+    metrics_token: SecretStr | None = Field(default=None, description="a bearer token /metrics asks for, if set")
+    otel_endpoint: str | None = Field(default=None, description="an OTLP/HTTP collector: traces go there when set")
+    otel_resolver_cost: int = Field(default=50, ge=1, description="resolvers of fields this costly get a span")
 
     @field_validator("database_url")
     @classmethod
@@ -79,7 +100,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with memory://, redis:// or postgres://")
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "cluster_allowed_networks", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 from app.errors import FieldErrors
+from app.k8s import names
 
+MAX_REPLICAS = 1000  # the most replicas one workload may be given through the API
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLUG = re.compile(r"^[a-z0-9-]+$")
 
@@ -46,3 +48,37 @@ def one_of(errors: FieldErrors, field: str, value: str | None, allowed: tuple[st
 def slugify(name: str) -> str:
     slug_text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return (slug_text or "tenant")[:90]
+
+
+def kube_name(errors: FieldErrors, field: str, value: object, kind: str) -> None:
+    """A name Kubernetes accepts for an object of ``kind`` (``app.k8s.names``)."""
+    problem = names.problem(value, names.rule_for(kind))
+    if problem is not None:
+        errors.add(field, problem)
+
+
+def kube_label(errors: FieldErrors, field: str, value: object) -> None:
+    """A DNS-1123 label: a namespace, an API version, a container's name."""
+    problem = names.problem(value, names.LABEL)
+    if problem is not None:
+        errors.add(field, problem)
+
+
+def kube_namespace(errors: FieldErrors, field: str, value: object) -> None:
+    """A namespace's name; None (no namespace given) is left to the caller."""
+    if value is not None:
+        kube_label(errors, field, value)
+
+
+def kube_object(errors: FieldErrors, kind: str, namespace: str | None, name: object) -> None:
+    """The ``namespace`` and ``name`` arguments that address one object of ``kind``."""
+    kube_namespace(errors, "namespace", namespace)
+    kube_name(errors, "name", name, kind)
+
+
+def replicas(errors: FieldErrors, field: str, value: object) -> None:
+    """A replica count: a whole number from 0 to ``MAX_REPLICAS``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.add(field, "must be a whole number")
+    elif not 0 <= value <= MAX_REPLICAS:
+        errors.add(field, f"must be between 0 and {MAX_REPLICAS}")

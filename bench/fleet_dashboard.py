@@ -266,6 +266,7 @@ def server_env(base: dict[str, str], url: str, settings: dict[str, str]) -> dict
         FLEETGRAPH_DATABASE_URL=url,
         FLEETGRAPH_SECRET_KEY=secrets.token_urlsafe(48),
         FLEETGRAPH_LOG_LEVEL="WARNING",
+        FLEETGRAPH_CLUSTER_ALLOWED_NETWORKS="127.0.0.0/8",  # kubesim listens on loopback
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), base.get("PYTHONPATH")])),
     )
     env.update({"FLEETGRAPH_" + name.upper(): value for name, value in settings.items()})

@@ -14,10 +14,11 @@ from sqlalchemy import Select, select
 from app.context import RequestContext
 from app.db.models import AuditLog
 from app.errors import BadUserInput, NotFound
+from app.paging import Page
 from resolvers.common import paged
-from schema.base import Page
 
 EXPORT_LIMIT = 50_000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "id",
     "created_at",
@@ -82,5 +83,12 @@ async def export_csv(ctx: RequestContext, f: AuditFilter) -> str:
         values = [getattr(row, column) for column in CSV_COLUMNS]
         values[1] = row.created_at.isoformat().replace("+00:00", "Z")
         values[-1] = json.dumps(row.changes, sort_keys=True, default=str)
-        writer.writerow(values)
+        writer.writerow([spreadsheet_safe(value) for value in values])
     return out.getvalue()
+
+
+def spreadsheet_safe(value: object) -> str:
+    """A cell no spreadsheet runs as a formula: anyone can put text in the trail (a User-Agent
+    of a failed login), so a cell starting like a formula gets a leading single quote (OWASP)."""
+    cell = "" if value is None else str(value)
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell

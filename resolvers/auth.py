@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
-from app.auth.passwords import hash_password, policy_violations, verify_password
+from app.auth import lockout
+from app.auth.passwords import hash_password, policy_violations, verify_decoy, verify_password
 from app.auth.tokens import hash_secret, new_secret
 from app.context import RequestContext
 from app.db.models import AuthSession, PasswordReset, RefreshToken, Tenant, User
 from app.db.types import utcnow
 from app.errors import BadUserInput, FieldErrors, Unauthenticated
 from app.ids import new_id
+from resolvers.sessions import announce_sign_out, revoke_api_tokens_of
 
-# A real hash with the current parameters, verified for unknown accounts so they cost the same.
-_DUMMY_HASH = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$H802ZnZrjYe9qkX4jQfBWTQtJnmj6Noz+sJrSQ8gzOM"
 INVALID_LOGIN = "invalid email or password"
 
 
@@ -30,57 +31,86 @@ class SignedIn:
     user: User
 
 
-async def login(ctx: RequestContext, email: str, password: str) -> SignedIn:
-    actor = ctx.actor()
+# Without `tenant`, an email may name accounts in several tenants: the oldest few are candidates,
+# and every such sign-in checks this many hashes (decoys filling in), so the answer and its cost
+# never tell whether the email is also used elsewhere.
+EMAIL_CANDIDATES = 2
+
+
+async def login(ctx: RequestContext, email: str, password: str, tenant: str | None = None) -> SignedIn:
+    """Sign in by email or username, within `tenant` (its slug or ID) when given.
+
+    Every refusal before the password is known to be right reads the same and costs the same:
+    an unknown email, a locked account and a wrong password all answer INVALID_LOGIN after the
+    same number of argon2 verifications (decoy hashes standing in for missing or locked
+    accounts). Each candidate's attempt is counted before its hash is checked, so concurrent
+    guesses cannot outrun the lockout. Only a caller who gave the right password learns that
+    the account or its tenant is suspended.
+    """
     async with ctx.db.session() as session:
-        user = await _find_login_user(session, email)
-        failure = await _check_login(ctx, session, user, password)
-        if failure is not None:
-            audit.record(
-                session,
-                actor,
-                "auth.login_failed",
-                tenant_id=user.tenant_id if user else None,
-                target_type="user",
-                target_id=user.id if user else None,
-                changes={"email": email[:320], "reason": failure},
-                success=False,
-            )
-            await session.commit()
-            raise Unauthenticated(failure)
-        assert user is not None
-        user.failed_logins, user.first_failed_at, user.locked_until = 0, None, None
-        user.last_login_at = utcnow()
-        signed_in = await start_session(ctx, session, user)
-        audit.record(
-            session,
-            actor.as_user(user.id, user.email, user.tenant_id),
-            "auth.login",
-            tenant_id=user.tenant_id,
-            target_type="user",
-            target_id=user.id,
-        )
-        await session.commit()
-        return signed_in
+        candidates = await _login_candidates(session, email, tenant)
+        window = timedelta(minutes=ctx.settings.lockout_minutes)
+        reserved = [
+            user for user in candidates
+            if await lockout.reserve_attempt(session, user.id, utcnow(), ctx.settings.lockout_threshold, window)
+        ]  # fmt: skip
+        await session.commit()  # the attempts count before the slow check, so concurrent guesses see them
+        matched = await _matching(reserved, password, 1 if tenant is not None else EMAIL_CANDIDATES)
+        if len(matched) != 1:
+            first = candidates[0] if candidates else None
+            cause = None if first is None else ("locked" if not reserved else "wrong password")
+            message = INVALID_LOGIN if not matched else "this email signs in to several tenants: give `tenant`"
+            await _refuse(ctx, session, first, email, cause, message=message)
+        user = matched[0]
+        await lockout.clear(session, user.id)  # the right password: no one is guessing
+        refusal = await _refusal_after_password(session, user)
+        if refusal is not None:
+            await _refuse(ctx, session, user, email, None, message=refusal)
+        return await _signed_in(ctx, session, user)
 
 
-async def _find_login_user(session: AsyncSession, login_name: str) -> User | None:
+async def _matching(users: list[User], password: str, checks: int) -> list[User]:
+    """The accounts whose hash `password` matches, after exactly `checks` verifications."""
+    matched = [user for user in users if await verify_password(user.password_hash, password)]
+    for _ in range(max(0, checks - len(users))):
+        await verify_decoy(password)
+    return matched
+
+
+async def _signed_in(ctx: RequestContext, session: AsyncSession, user: User) -> SignedIn:
+    user.last_login_at = utcnow()
+    signed_in = await start_session(ctx, session, user)
+    audit.record(
+        session,
+        ctx.actor().as_user(user.id, user.email, user.tenant_id),
+        "auth.login",
+        tenant_id=user.tenant_id,
+        target_type="user",
+        target_id=user.id,
+    )
+    await session.commit()
+    return signed_in
+
+
+async def _login_candidates(session: AsyncSession, login_name: str, tenant: str | None) -> list[User]:
+    """The accounts this login may name: the one in `tenant`, or the oldest few using the name
+    (so an account made later elsewhere with the same email cannot push an earlier one out)."""
     name = login_name.strip().lower()
-    query = select(User).where(or_(func.lower(User.email) == name, func.lower(User.username) == name))
-    return (await session.execute(query)).scalars().first()
+    query = (
+        select(User)
+        .outerjoin(Tenant, Tenant.id == User.tenant_id)
+        .where(or_(func.lower(User.email) == name, func.lower(User.username) == name))
+        .where(or_(User.tenant_id.is_(None), Tenant.deleted_at.is_(None)))
+        .order_by(User.created_at, User.id)
+        .limit(1 if tenant is not None else EMAIL_CANDIDATES)
+    )
+    if tenant is not None:
+        query = query.where(or_(Tenant.id == tenant.strip(), Tenant.slug == tenant.strip().lower()))
+    return list((await session.execute(query)).scalars().all())
 
 
-async def _check_login(ctx: RequestContext, session: AsyncSession, user: User | None, password: str) -> str | None:
-    """None when the login may proceed, else the reason shown to the caller."""
-    now = utcnow()
-    if user is None:
-        await verify_password(_DUMMY_HASH, password)  # same work as for a real account
-        return INVALID_LOGIN
-    if user.locked_until is not None and user.locked_until > now:
-        return f"account locked after repeated failed logins until {user.locked_until:%Y-%m-%dT%H:%M:%SZ}"
-    if not await verify_password(user.password_hash, password):
-        _count_failure(ctx, user, now)
-        return INVALID_LOGIN
+async def _refusal_after_password(session: AsyncSession, user: User) -> str | None:
+    """Why a caller with the right password still may not sign in (None: they may)."""
     if user.status != "active":
         return "account suspended; ask your administrator"
     if user.tenant_id is not None:
@@ -92,13 +122,31 @@ async def _check_login(ctx: RequestContext, session: AsyncSession, user: User | 
     return None
 
 
-def _count_failure(ctx: RequestContext, user: User, now: datetime) -> None:
-    window = timedelta(minutes=ctx.settings.lockout_minutes)
-    if user.first_failed_at is None or now - user.first_failed_at > window:
-        user.first_failed_at, user.failed_logins = now, 0
-    user.failed_logins += 1
-    if user.failed_logins >= ctx.settings.lockout_threshold:
-        user.locked_until = now + window
+async def _refuse(
+    ctx: RequestContext,
+    session: AsyncSession,
+    user: User | None,
+    email: str,
+    cause: str | None,
+    *,
+    message: str = INVALID_LOGIN,
+) -> NoReturn:
+    """Audit the failure (what the caller was told, and for an account, why) and refuse."""
+    changes = {"email": email[:320], "reason": message}
+    if cause is not None:
+        changes["cause"] = cause
+    audit.record(
+        session,
+        ctx.actor(),
+        "auth.login_failed",
+        tenant_id=user.tenant_id if user else None,
+        target_type="user",
+        target_id=user.id if user else None,
+        changes=changes,
+        success=False,
+    )
+    await session.commit()
+    raise Unauthenticated(message)
 
 
 async def start_session(
@@ -145,7 +193,10 @@ async def _issue_refresh(session: AsyncSession, auth_session: AuthSession) -> st
 
 
 async def refresh(ctx: RequestContext, refresh_token: str) -> SignedIn:
-    """Rotate: the presented token is spent; presenting a spent one revokes its whole family."""
+    """Rotate: the presented token is spent; presenting a spent one revokes its whole family.
+
+    Spending is one conditional UPDATE, so of concurrent refreshes with one token exactly one
+    wins; the others presented a spent token, and revoke the family as any reuse does."""
     async with ctx.db.session() as session:
         row = (
             await session.execute(select(RefreshToken).where(RefreshToken.token_hash == hash_secret(refresh_token)))
@@ -154,18 +205,19 @@ async def refresh(ctx: RequestContext, refresh_token: str) -> SignedIn:
         if row is None or auth_session is None:
             raise Unauthenticated("invalid refresh token")
         now = utcnow()
-        if row.used_at is not None:
+        user = await session.get(User, auth_session.user_id)
+        if row.used_at is None:
+            if auth_session.revoked_at is not None or row.expires_at <= now:
+                raise Unauthenticated("session ended; sign in again")
+            failure = await _still_allowed(session, user)
+            if failure:
+                raise Unauthenticated(failure)
+        if row.used_at is not None or not await _spend(session, row, now):
             await _revoke_family(ctx, session, auth_session, "refresh token reuse")
             await session.commit()
+            await announce_sign_out(ctx, sessions=[auth_session.id])
             raise Unauthenticated("refresh token already used; the session has been revoked")
-        if auth_session.revoked_at is not None or row.expires_at <= now:
-            raise Unauthenticated("session ended; sign in again")
-        user = await session.get(User, auth_session.user_id)
-        failure = await _still_allowed(session, user)
-        if failure:
-            raise Unauthenticated(failure)
         assert user is not None
-        row.used_at = now
         auth_session.last_active_at = now
         value = await _issue_refresh(session, auth_session)
         token, expires = ctx.services.tokens.issue_access(
@@ -173,6 +225,17 @@ async def refresh(ctx: RequestContext, refresh_token: str) -> SignedIn:
         )
         await session.commit()
         return SignedIn(access_token=token, refresh_token=value, expires_at=expires, user=user)
+
+
+async def _spend(session: AsyncSession, row: RefreshToken, now: datetime) -> bool:
+    """Mark the token used, if no one else did first."""
+    spent = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return spent.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
 async def _still_allowed(session: AsyncSession, user: User | None) -> str | None:
@@ -223,6 +286,7 @@ async def logout(ctx: RequestContext) -> None:
             target_type="session",
             target_id=principal.session_id,
         )
+    await announce_sign_out(ctx, sessions=[principal.session_id])
 
 
 async def check_policy(session: AsyncSession, user: User, password: str, field: str) -> None:
@@ -262,6 +326,7 @@ async def change_password(ctx: RequestContext, old_password: str, new_password: 
             target_type="user",
             target_id=user.id,
         )
+    await announce_sign_out(ctx, users=[principal.user_id])
 
 
 async def complete_password_reset(ctx: RequestContext, token: str, new_password: str) -> None:
@@ -277,8 +342,9 @@ async def complete_password_reset(ctx: RequestContext, token: str, new_password:
         reset.used_at = utcnow()
         user.password_hash = await hash_password(new_password)
         user.must_change_password = False
-        user.failed_logins, user.locked_until = 0, None
+        user.failed_logins, user.first_failed_at, user.locked_until = 0, None, None
         await revoke_sessions_where(session, AuthSession.user_id == user.id, reason="password reset")
+        revoked = await revoke_api_tokens_of(session, user.id) if reset.revoke_api_tokens else 0
         audit.record(
             session,
             ctx.actor().as_user(user.id, user.email, user.tenant_id),
@@ -286,4 +352,6 @@ async def complete_password_reset(ctx: RequestContext, token: str, new_password:
             tenant_id=user.tenant_id,
             target_type="user",
             target_id=user.id,
+            changes={"revokeApiTokens": reset.revoke_api_tokens, "revokedApiTokens": revoked},
         )
+    await announce_sign_out(ctx, users=[user.id])

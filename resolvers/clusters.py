@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +18,16 @@ from app.db.types import utcnow
 from app.errors import AppError, BadUserInput, Conflict, FieldErrors, NotFound, UpstreamUnavailable
 from app.ids import new_id
 from app.k8s.client import ClusterClient
-from app.k8s.kubeconfig import ClusterConnection, parse_kubeconfig
+from app.k8s.kubeconfig import ClusterConnection, KubeContext, parse_kubeconfig
+from app.outbound import Budget, OutboundPolicy, request_budget
+from app.paging import Page
 from app.validation import text
 from resolvers.common import changed_fields, get_or_404, paged
-from schema.base import Page
 
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+PROBE_CONCURRENCY = 4  # contexts of one discovery probed at once
+MIN_PROBE_SECONDS = 0.05  # less time than this left in the request's deadline: the probe is not started
+log = logging.getLogger("fleetgraph.clusters")
 STATUSES = ("connected", "degraded", "disconnected", "pending", "provisioning", "failed", "deleting", "deleted")
 
 
@@ -66,39 +72,59 @@ def _name_rules(errors: FieldErrors, name: str | None) -> None:
         errors.add("name", "must be a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters")
 
 
-async def probe(connection: ClusterConnection, seconds: float = 5.0) -> dict[str, Any]:
-    """The cluster's /version, or UpstreamUnavailable naming what failed."""
-    client = ClusterClient("probe", connection, timeout=seconds, retries=0)
+async def probe(ctx: RequestContext, policy: OutboundPolicy, budget: Budget, connection: ClusterConnection) -> str:
+    """The cluster's ``gitVersion``, within what is left of the request's deadline.
+
+    Every failure (an address the outbound policy refuses, a closed port, silence, TLS, an answer
+    that is not a Kubernetes API) is the same ``UpstreamUnavailable``, so the answer says nothing
+    about what listens at an address; why it failed goes to the server log.
+    """
+    seconds = min(ctx.settings.k8s_timeout_seconds, budget.remaining())
+    if seconds < MIN_PROBE_SECONDS:
+        log.info("cluster at %s not probed: the request's outbound deadline has passed", connection.server)
+        raise unreachable(connection.server)
+    client = ClusterClient("probe", connection, timeout=seconds, retries=0, outbound=policy)
     try:
-        return await client.version()
+        version = await client.version()
+    except (AppError, ValueError) as exc:
+        log.info("cluster at %s could not be probed: %s", connection.server, exc)
+        raise unreachable(connection.server) from None
     finally:
         await client.close()
+    git = version.get("gitVersion")
+    if not isinstance(git, str) or not git:
+        log.info("cluster at %s answered /version without a gitVersion", connection.server)
+        raise unreachable(connection.server)
+    return git
+
+
+def unreachable(server: str) -> UpstreamUnavailable:
+    return UpstreamUnavailable(f"the cluster at {server} could not be reached")
 
 
 async def discover_clusters(ctx: RequestContext, kubeconfig: str) -> list[DiscoveredContext]:
+    """Each context of a kubeconfig, probed at most ``PROBE_CONCURRENCY`` at a time within one deadline."""
+    policy = OutboundPolicy.from_settings(ctx.settings)
     config = parse_kubeconfig(kubeconfig)
-    found = []
-    for context in config.contexts:
-        connection = config.connection(context.name)
+    if len(config.contexts) > policy.max_targets:
+        raise BadUserInput.field(
+            "kubeconfig", f"has {len(config.contexts)} contexts; at most {policy.max_targets} can be checked at once"
+        )
+    connections = [(context, config.connection(context.name)) for context in config.contexts]
+    budget = request_budget(ctx.request, policy)
+    budget.take(len(connections))
+    slots = asyncio.Semaphore(PROBE_CONCURRENCY)
+
+    async def one(context: KubeContext, connection: ClusterConnection) -> DiscoveredContext:
+        server = connection.server
         try:
-            version = await probe(connection)
-            git = str(version.get("gitVersion", ""))
-            found.append(
-                DiscoveredContext(
-                    context.name,
-                    connection.server,
-                    context.namespace,
-                    True,
-                    git,
-                    detect_provider(connection.server, git),
-                    None,
-                )
-            )
-        except AppError as exc:
-            found.append(
-                DiscoveredContext(context.name, connection.server, context.namespace, False, None, None, exc.message)
-            )
-    return found
+            async with slots:
+                git = await probe(ctx, policy, budget, connection)
+        except UpstreamUnavailable as exc:
+            return DiscoveredContext(context.name, server, context.namespace, False, None, None, exc.message)
+        return DiscoveredContext(context.name, server, context.namespace, True, git, detect_provider(server, git), None)
+
+    return list(await asyncio.gather(*(one(context, connection) for context, connection in connections)))
 
 
 async def register_cluster(ctx: RequestContext, tenant_id: str, data: dict[str, Any]) -> Cluster:
@@ -107,11 +133,10 @@ async def register_cluster(ctx: RequestContext, tenant_id: str, data: dict[str, 
     connection = config.connection(data.get("context"))
     async with ctx.db.session(ctx.scope) as session:
         await check_capacity(session, tenant_id, data["name"])
-    try:
-        version = await probe(connection)
-    except AppError as exc:
-        raise UpstreamUnavailable(f"cluster at {connection.server} could not be reached: {exc.message}") from exc
-    git = str(version.get("gitVersion", ""))
+    policy = OutboundPolicy.from_settings(ctx.settings)
+    budget = request_budget(ctx.request, policy)
+    budget.take(1)
+    git = await probe(ctx, policy, budget, connection)
     services = ctx.services
     async with ctx.db.transaction(ctx.scope) as session:
         await check_capacity(session, tenant_id, data["name"])

@@ -8,7 +8,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
-from schema.base import Page
+from app.paging import Page
 
 M = TypeVar("M")
 

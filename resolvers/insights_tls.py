@@ -146,5 +146,5 @@ def tls_info(secret: Obj, now: datetime | None = None) -> TlsInfo:
 
 
 async def read_tls_info(ctx: RequestContext, cluster_id: str, namespace: str, name: str) -> TlsInfo:
-    secrets = await items(ctx, cluster_id, "Secret")
+    secrets = await items(ctx, cluster_id, "Secret", secret_values=True)  # facts of the certificate, never it
     return tls_info(one(secrets, "Secret", namespace, name))

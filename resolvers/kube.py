@@ -6,8 +6,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from app import validation
 from app.context import RequestContext
-from app.errors import AppError, BadUserInput, NotFound
+from app.errors import AppError, BadUserInput, FieldErrors, NotFound
+from app.k8s import secret_policy
+from resolvers.cluster_access import may_on_cluster
 
 Obj = dict[str, Any]
 
@@ -17,14 +20,24 @@ _REQUIREMENT = re.compile(
 )
 
 
-async def items(ctx: RequestContext, cluster_id: str, kind: str) -> list[Obj]:
-    """Every object of `kind` in the cluster, from the watch-fed cache (raises the cluster's error)."""
+async def items(ctx: RequestContext, cluster_id: str, kind: str, *, secret_values: bool = False) -> list[Obj]:
+    """Every object of `kind` in the cluster, from the watch-fed cache (raises the cluster's error).
+
+    Secrets come redacted by the Secret policy (app/k8s/secret_policy.py). `secret_values` is for
+    `Cluster.secrets(includeData: true)` once `secrets:read` is checked, and for computations that
+    return none of the values (a TLS Secret's certificate facts).
+    """
     result = await ctx.loaders.kube_items.load((cluster_id, kind))
     if isinstance(result, LookupError):
         raise NotFound.of("cluster", cluster_id)
     if isinstance(result, AppError):
         raise result
-    return list(result)
+    return list(result) if secret_values else secret_policy.leaving_all(kind, result)
+
+
+async def reads_secret_values(ctx: RequestContext, cluster_id: str) -> bool:
+    """Whether the caller's role on the cluster may read Secret values (`secrets:read`)."""
+    return await may_on_cluster(ctx, cluster_id, "secrets:read")
 
 
 def meta(obj: Obj) -> dict[str, Any]:
@@ -122,6 +135,9 @@ def select(
     *,
     field_selector: str | None = None,
 ) -> list[Obj]:
+    errors = FieldErrors()
+    validation.kube_namespace(errors, "namespace", namespace)
+    errors.raise_if_any()
     matches = parse_label_selector(label_selector)
     fields = parse_field_selector(field_selector)
     needle = search.lower() if search else None
@@ -148,10 +164,8 @@ def resolve(kind: str) -> str:
 
 
 def without_secret_data(secret: Obj) -> Obj:
-    """Metadata only: `data` and `stringData` are never returned unless explicitly asked for."""
-    kept = {k: v for k, v in secret.items() if k not in ("data", "stringData")}
-    kept["dataKeys"] = sorted((secret.get("data") or {}).keys())
-    return kept
+    """A Secret as the Secret policy lets it leave: metadata and key names, never the values."""
+    return secret_policy.redacted(secret)
 
 
 async def custom_items(ctx: RequestContext, cluster_id: str, name: str) -> list[Obj]:
@@ -164,30 +178,29 @@ async def custom_items(ctx: RequestContext, cluster_id: str, name: str) -> list[
     gateway = ctx.services.gateway
     ensure_registered(gateway, ctx.services.sealer, cluster)
     kind = await gateway.client(cluster_id).discover_kind(name.split(".", 1)[0] if "." in name else name)
-    return list(await gateway.cache(cluster_id, kind).items())
+    return await gateway.objects(cluster_id, kind)
 
 
 async def find(ctx: RequestContext, cluster_id: str, kind: str, namespace: str | None, name: str) -> Obj:
-    """One object by kind and name (built-in or custom kind); Secret values are left out."""
+    """One object by kind and name (built-in or custom kind); a Secret comes redacted."""
     from app.k8s.resources import find_kind
 
     builtin = find_kind(kind)
+    errors = FieldErrors()
+    validation.kube_object(errors, builtin.kind if builtin else kind, namespace, name)
+    errors.raise_if_any()
     objects = await items(ctx, cluster_id, builtin.kind) if builtin else await custom_items(ctx, cluster_id, kind)
     for obj in objects:
         m = meta(obj)
         if m.get("name") == name and (namespace is None or m.get("namespace") == namespace):
-            return without_secret_data(obj) if obj.get("kind") == "Secret" else obj
+            return obj
     where = f" in namespace {namespace}" if namespace else ""
     raise NotFound(f"{kind} {name!r} not found{where} on cluster {cluster_id}")
 
 
 async def objects_of(ctx: RequestContext, cluster_id: str, kind: str) -> list[Obj]:
-    """Every object of a built-in or custom kind; Secret values are left out."""
+    """Every object of a built-in or custom kind; Secrets come redacted."""
     from app.k8s.resources import find_kind
 
     builtin = find_kind(kind)
-    found = await items(ctx, cluster_id, builtin.kind) if builtin else await custom_items(ctx, cluster_id, kind)
-    return [
-        without_secret_data(o) if o.get("kind") == "Secret" or kind.lower() in ("secret", "secrets") else o
-        for o in found
-    ]
+    return await items(ctx, cluster_id, builtin.kind) if builtin else await custom_items(ctx, cluster_id, kind)

@@ -9,24 +9,22 @@ cluster has accepted it. Objects are named in the audit as ``{clusterId}/{kind}/
 from __future__ import annotations
 
 import contextlib
-import re
 import secrets
 import string
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from app import audit
+from app import audit, validation
 from app.context import RequestContext
 from app.db.models import Cluster
-from app.errors import BadUserInput, NotFound
+from app.errors import BadUserInput, FieldErrors, NotFound
 from app.k8s.client import ClusterClient, KindRef
 from app.k8s.identity import acting_as
 from loaders.clusters import ensure_registered
 
 Obj = dict[str, Any]
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUFFIX_CHARS = string.ascii_lowercase + string.digits
 
 
@@ -50,13 +48,26 @@ def require_confirm(confirm: bool, what: str) -> None:
 
 
 def require_replicas(replicas: int) -> None:
-    if replicas < 0:
-        raise BadUserInput.field("replicas", "must be zero or more")
+    errors = FieldErrors()
+    validation.replicas(errors, "replicas", replicas)
+    errors.raise_if_any()
 
 
-def require_name(field: str, name: str) -> None:
-    if len(name) > 63 or not DNS_LABEL.match(name):
-        raise BadUserInput.field(field, "must be a DNS-1123 label: lowercase letters, digits and '-', at most 63")
+def require_name(field: str, name: object, kind: str) -> None:
+    """A name Kubernetes accepts for a ``kind``, where none is yet part of a request (a create's body)."""
+    errors = FieldErrors()
+    validation.kube_name(errors, field, name, kind)
+    errors.raise_if_any()
+
+
+def spec_replicas(errors: FieldErrors, field: str, obj: Any) -> None:
+    """Bounds ``spec.replicas`` of an object or a merge patch, reported on ``{field}.spec.replicas``.
+
+    A null in a merge patch removes the field (Kubernetes then defaults it), so it passes.
+    """
+    spec = obj.get("spec") if isinstance(obj, dict) else None
+    if isinstance(spec, dict) and spec.get("replicas") is not None:
+        validation.replicas(errors, f"{field}.spec.replicas" if field else "spec.replicas", spec["replicas"])
 
 
 @dataclass

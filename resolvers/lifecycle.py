@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit
+from app import audit, validation
 from app.context import RequestContext
 from app.db.models import Cluster, NodePool, Operation
 from app.db.types import utcnow
@@ -21,6 +21,7 @@ from app.errors import BadUserInput, Conflict, FieldErrors, NotFound
 from app.ids import new_id
 from app.operations import specs, store
 from app.operations.runner import OperationRunner
+from app.outbound import OutboundPolicy, request_budget
 from app.provisioning.models import PreflightResult, SshCredentials, SshNode
 from app.provisioning.ssh import preflight_all
 from resolvers.clusters import check_capacity
@@ -180,8 +181,7 @@ async def delete(ctx: RequestContext, cluster_id: str, deprovision: bool) -> Ope
 async def node_operation(ctx: RequestContext, cluster_id: str, node: str, kind: str, timeout_seconds: int) -> Operation:
     """`drain` or `remove-node`, through the cluster's own API (any cluster with a connection)."""
     errors = FieldErrors()
-    if not node or len(node) > 253:
-        errors.add("node", "must be a node name")
+    validation.kube_name(errors, "node", node, "Node")
     if not 1 <= timeout_seconds <= 3600:
         errors.add("timeoutSeconds", "must be between 1 and 3600")
     errors.raise_if_any()
@@ -266,10 +266,14 @@ def _pool_spec(pool: NodePool) -> specs.NodePoolSpec:
 
 
 async def test_ssh(ctx: RequestContext, nodes: list[dict[str, Any]], ssh: dict[str, Any]) -> list[PreflightResult]:
-    """The Provisioner's test-ssh: a real preflight of each node, nothing stored."""
+    """The Provisioner's test-ssh: a real preflight of each node, nothing stored.
+
+    The nodes' addresses pass the outbound policy, and all of them share the request's one deadline.
+    """
+    policy = OutboundPolicy.from_settings(ctx.settings)
     errors = FieldErrors()
-    if not 1 <= len(nodes) <= 50:
-        errors.add("nodes", "must list 1 to 50 nodes")
+    if not 1 <= len(nodes) <= policy.max_targets:
+        errors.add("nodes", f"must list 1 to {policy.max_targets} nodes")
     for index, node in enumerate(nodes):
         if node["role"] not in ("control-plane", "worker"):
             errors.add(f"nodes[{index}].role", "must be control-plane or worker")
@@ -286,7 +290,9 @@ async def test_ssh(ctx: RequestContext, nodes: list[dict[str, Any]], ssh: dict[s
         passphrase=ssh.get("passphrase"),
     )
     targets = [SshNode(n["name"], n["role"], n["ip_address"], n["ssh_port"], os_type=n["os_type"]) for n in nodes]
-    results = await preflight_all(targets, credentials)
+    budget = request_budget(ctx.request, policy)
+    budget.take(len(targets))
+    results = await preflight_all(targets, credentials, policy=policy, seconds=budget.remaining())
     async with ctx.db.transaction(ctx.scope) as session:
         audit.record(
             session,

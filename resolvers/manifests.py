@@ -18,12 +18,14 @@ from typing import Any
 
 import yaml
 
+from app import validation
 from app.context import RequestContext
 from app.db.models import Cluster
-from app.errors import AppError, BadUserInput
+from app.errors import AppError, BadUserInput, FieldErrors
 from app.k8s.client import ClusterClient
 from app.k8s.resources import ResourceKind
-from resolvers.kube_writes import ClusterWriter, Obj, meta, writing
+from resolvers.kube_writes import ClusterWriter, Obj, meta, require_name, spec_replicas, writing
+from resolvers.workload_writes import SCALABLE
 
 _DOCUMENT_START = re.compile(r"^---(\s|$)")
 _FIRST = ("Namespace", "CustomResourceDefinition")  # what other objects of the same text may need
@@ -159,7 +161,24 @@ async def _kind_of(client: ClusterClient, obj: ManifestObject) -> ResourceKind:
     if group != rk.group:
         message = f"{obj.where}: {kind} is served in group {rk.group or 'core'!r}, not by apiVersion {api_version!r}"
         raise BadUserInput(message, details=[{"field": "yaml", "document": obj.document, "message": message}])
+    _check_fields(obj, rk, version)
     return rk if version == rk.version else dataclasses.replace(rk, version=version)
+
+
+def _check_fields(obj: ManifestObject, rk: ResourceKind, version: str) -> None:
+    """Version, name, namespace and replicas as the API checks them, before anything is written."""
+    errors = FieldErrors()
+    validation.kube_label(errors, "apiVersion", version)
+    validation.kube_name(errors, "metadata.name", meta(obj.body).get("name"), rk.kind)
+    if rk.namespaced and meta(obj.body).get("namespace"):  # empty is unset, as kubectl reads it
+        validation.kube_namespace(errors, "metadata.namespace", meta(obj.body)["namespace"])
+    if rk.kind in SCALABLE:
+        spec_replicas(errors, "", obj.body)
+    if errors.details:
+        problems = [f"{d['field']}: {d['message']}" for d in errors.details]
+        message = f"{obj.where} ({rk.kind} {meta(obj.body).get('name')!r}): {'; '.join(problems)}"
+        details = [{"field": "yaml", "document": obj.document, "message": p} for p in problems]
+        raise BadUserInput(message, details=details)
 
 
 def _comparable(obj: Obj) -> Obj:
@@ -195,6 +214,8 @@ async def apply_manifest(
     force: bool = False,
 ) -> list[Applied]:
     """Applies every object (namespaces and CRDs first); results in the order of the text."""
+    if namespace is not None:
+        require_name("namespace", namespace, "Namespace")
     objects = parse_manifest(text)
     async with writing(ctx, cluster) as w:
         kinds = [await _kind_of(w.client, obj) for obj in objects]

@@ -81,7 +81,7 @@ def _quota_object(namespace: str, hard: dict[str, str]) -> Obj:
 
 async def create_namespace(ctx: RequestContext, cluster: Cluster, data: dict[str, Any]) -> Obj:
     name = data["name"]
-    require_name("name", name)
+    require_name("name", name, "Namespace")
     hard = quota_hard(data["quota"]) if data.get("quota") else None
     body: Obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
     for key in ("labels", "annotations"):

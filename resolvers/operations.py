@@ -12,13 +12,13 @@ from app import audit
 from app.context import RequestContext
 from app.db.models import Cluster, Operation, OperationLog, Tenant
 from app.db.types import utcnow
-from app.errors import BadUserInput, Conflict
+from app.errors import BadUserInput, Conflict, NotFound
 from app.operations.runner import operation_channel
 from app.operations.store import FINISHED
+from app.paging import Page
 from app.realtime.mailbox import Mailbox
 from resolvers.common import get_or_404, paged
 from resolvers.realtime import until_signed_out
-from schema.base import Page
 
 TYPES = ("provision", "scale", "upgrade", "deprovision", "drain", "remove-node")
 STATUSES = ("queued", "running", "success", "failed", "cancelled")
@@ -53,6 +53,14 @@ async def list_operations(
 async def get_operation(ctx: RequestContext, operation_id: str) -> Operation:
     async with ctx.db.session(ctx.scope) as session:
         return await get_or_404(session, Operation, operation_id, "operation")
+
+
+async def find_operation(ctx: RequestContext, operation_id: str) -> Operation:
+    """The operation as this request first read it (its loader), for checks and reads; NOT_FOUND if missing."""
+    operation = await ctx.loaders.operation.load(operation_id)
+    if operation is None:
+        raise NotFound.of("operation", operation_id)
+    return operation
 
 
 async def logs(ctx: RequestContext, operation_id: str, after: int, limit: int) -> list[OperationLog]:

@@ -12,7 +12,7 @@ from app.db.models import AuditLog, User
 from app.errors import BadUserInput, FieldErrors
 from app.validation import email, text
 from resolvers.common import changed_fields
-from resolvers.users import _unique_login
+from resolvers.users import unique_login
 
 
 async def me(ctx: RequestContext) -> User:
@@ -33,7 +33,7 @@ async def update_profile(ctx: RequestContext, data: dict[str, Any]) -> User:
         user = await session.get(User, principal.user_id)
         assert user is not None
         if data.get("email") and data["email"].lower() != user.email:
-            await _unique_login(session, data["email"], None)
+            await unique_login(session, user.tenant_id, data["email"], None)
             data["email"] = data["email"].lower()
         changes = changed_fields(user, data)
         audit.record(

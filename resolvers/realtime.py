@@ -10,7 +10,8 @@ from typing import Any
 from app.auth.authenticate import still_signed_in
 from app.auth.principal import Principal
 from app.context import RequestContext
-from app.errors import BadUserInput, Forbidden, RateLimited, Unauthenticated
+from app.errors import BadUserInput, RateLimited, Unauthenticated
+from app.k8s import secret_policy
 from app.k8s.resources import ResourceKind
 from app.realtime.bus import resource_channel, status_channel
 from app.realtime.expiry import Alarm, seconds_until
@@ -18,9 +19,9 @@ from app.realtime.mailbox import RESYNC, Mailbox, ObjectKey, object_key
 from app.realtime.publisher import event_payload
 from loaders.clusters import ensure_registered
 from resolvers import kube
+from resolvers.cluster_access import may_on_cluster
 from resolvers.clusters import get_cluster
 from resolvers.fleet import tenant_clusters
-from schema.permissions import check_cluster
 
 Event = dict[str, Any]
 
@@ -30,20 +31,16 @@ async def _resolve_kind(ctx: RequestContext, cluster_id: str, kind: str) -> Reso
 
 
 async def _clusters(ctx: RequestContext, cluster_id: str | None) -> list[str]:
-    """The clusters streamed: the one asked for (checked), or every readable one of the tenant."""
+    """The clusters streamed: the one asked for (its readers checked by whoever asks: the field's
+    declaration, the legacy websocket), or every one of the tenant the caller may read."""
     principal = ctx.require_principal()
     if cluster_id is not None:
-        cluster = await get_cluster(ctx, cluster_id)
-        await check_cluster(ctx, cluster.id, "clusters:read")
-        chosen = [cluster]
+        chosen = [await get_cluster(ctx, cluster_id)]
     elif principal.tenant_id is None:
         raise BadUserInput.field("clusterId", "provider staff must name a cluster")
     else:
-        chosen = []
-        for cluster in await tenant_clusters(ctx, principal.tenant_id):
-            with contextlib.suppress(Forbidden):
-                await check_cluster(ctx, cluster.id, "clusters:read")
-                chosen.append(cluster)
+        everyone = await tenant_clusters(ctx, principal.tenant_id)
+        chosen = [c for c in everyone if await may_on_cluster(ctx, c.id, "clusters:read")]
     for cluster in chosen:
         ensure_registered(ctx.services.gateway, ctx.services.sealer, cluster)
     return [c.id for c in chosen]
@@ -146,7 +143,7 @@ async def resource_events(
             if include_initial:
                 for cid, rk in kinds.items():
                     for event in view.diff(cid, rk.kind, await _snapshot(ctx, cid, rk)):
-                        yield event
+                        yield _leaving(event)
             signed_in = _SignedIn(ctx, mailbox)
             stack.callback(signed_in.close)
             while True:
@@ -154,20 +151,30 @@ async def resource_events(
                 if event["type"] == RESYNC and event.get("reason") == "takeover":
                     cid = str(event["clusterId"])
                     for change in view.diff(cid, kinds[cid].kind, await _snapshot(ctx, cid, kinds[cid])):
-                        yield change
+                        yield _leaving(change)
                     continue
                 seen = view.translate(event)
                 if seen is not None:
-                    yield seen
+                    yield _leaving(seen)
+
+
+def _leaving(event: Event) -> Event:
+    """The event as the Secret policy lets it leave: a Secret's values never do (no stream asks
+    for them). The redacted object is the same for every subscriber, so they still share the event."""
+    obj = event.get("object")
+    if not isinstance(obj, dict):
+        return event
+    shown = secret_policy.leaving(event.get("kind"), obj)
+    return event if shown is obj else {**event, "object": shown}
 
 
 async def _snapshot(ctx: RequestContext, cluster_id: str, kind: ResourceKind) -> list[Event]:
     """The objects now: from this process's cache, or, when another replica owns the cluster's
-    watches, from one LIST (so the deployment still holds a single watch per kind)."""
+    watches, from one LIST (so the deployment still holds a single watch per kind); Secrets redacted."""
     if ctx.services.watches.distributed:
         result = await ctx.services.gateway.client(cluster_id).list(kind, identity=None)
-        return list(result.items)
-    return list(await ctx.services.gateway.cache(cluster_id, kind).items())
+        return secret_policy.leaving_all(kind, result.items)
+    return await ctx.services.gateway.objects(cluster_id, kind)
 
 
 async def cluster_status(ctx: RequestContext, tenant_id: str | None) -> AsyncIterator[Event]:
@@ -186,6 +193,9 @@ class _SignedIn:
         self.principal = ctx.require_principal()
         self.alarm = Alarm(mailbox.wake)
         _arm(ctx, self.principal, self.alarm)
+        # a sign-out from now on rings at once; one before now is found by the first check
+        self._stop_watching = ctx.services.sign_outs.watch(self.principal, self.alarm)
+        self.alarm.fire_now()
 
     async def next(self) -> Event:
         while True:
@@ -198,6 +208,7 @@ class _SignedIn:
 
     def close(self) -> None:
         self.alarm.cancel()
+        self._stop_watching()
 
 
 async def _until_signed_out(ctx: RequestContext, mailbox: Mailbox) -> AsyncGenerator[Event, None]:

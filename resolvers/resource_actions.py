@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from app import validation
 from app.context import RequestContext
 from app.db.models import Cluster
-from app.errors import BadUserInput
+from app.errors import BadUserInput, FieldErrors
 from app.k8s.resources import ResourceKind
 from resolvers.kube import without_secret_data
-from resolvers.kube_writes import Obj, deleted_pending, meta, require_confirm, writing
+from resolvers.kube_writes import Obj, deleted_pending, meta, require_confirm, spec_replicas, writing
+from resolvers.workload_writes import SCALABLE
 
 PATCH_TYPES = ("merge", "strategic", "json")
 
@@ -22,6 +24,21 @@ def _check_patch(patch: Any, patch_type: str) -> None:
             raise BadUserInput.field("patch", "a JSON patch is a list of operations ({op, path, value})")
     elif not isinstance(patch, dict):
         raise BadUserInput.field("patch", f"a {patch_type} patch is a JSON object")
+
+
+def _check_replicas(kind: str, patch: Any, patch_type: str) -> None:
+    """The bounds of scaleWorkload hold for a patch of a workload's ``spec.replicas`` too."""
+    if kind not in SCALABLE:
+        return
+    errors = FieldErrors()
+    if patch_type != "json":
+        spec_replicas(errors, "patch", patch)
+    for op in patch if patch_type == "json" else []:
+        if op.get("op") in ("add", "replace") and op.get("path") == "/spec/replicas":
+            validation.replicas(errors, "patch.spec.replicas", op.get("value"))
+        elif op.get("op") in ("add", "replace") and op.get("path") == "/spec":
+            spec_replicas(errors, "patch", {"spec": op.get("value")})
+    errors.raise_if_any()
 
 
 def _audited_patch(kind: str, patch: Any) -> Any:
@@ -54,6 +71,7 @@ async def patch_resource(
     async with writing(ctx, cluster) as w:
         rk = await w.client.kind(kind)
         ns = scoped_namespace(rk, namespace)
+        _check_replicas(rk.kind, patch, patch_type)
         result = await w.client.patch(rk, ns, name, patch, patch_type)
         changes = {"patchType": patch_type, "patch": _audited_patch(rk.kind, patch)}
         await w.audit("resource.patched", rk.kind, ns, name, changes)

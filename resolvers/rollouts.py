@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from app import validation
 from app.context import RequestContext
 from app.db.models import Cluster
-from app.errors import BadUserInput, NotFound
+from app.errors import BadUserInput, FieldErrors, NotFound
 from resolvers import kube
 from resolvers.kube_writes import Obj, meta, suffix, writing
 from resolvers.workloads import images, workload_status
@@ -77,6 +78,9 @@ def revisions(deployment: Obj, replica_sets: list[Obj]) -> list[Revision]:
 
 async def rollout_history(ctx: RequestContext, cluster_id: str, namespace: str, name: str) -> list[Revision]:
     """From the watch-fed caches, like every read of the cluster."""
+    errors = FieldErrors()
+    validation.kube_object(errors, "Deployment", namespace, name)
+    errors.raise_if_any()
     deployment = next(
         (
             d

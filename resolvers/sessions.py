@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
 from app.auth.authenticate import API_TOKEN_PREFIX
@@ -15,6 +17,7 @@ from app.db.models import ApiToken, AuthSession
 from app.db.types import utcnow
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
 from app.ids import new_id
+from app.realtime.expiry import SIGN_OUT_CHANNEL, sign_out_message
 from app.validation import text
 from resolvers.common import get_or_404
 
@@ -59,6 +62,7 @@ async def revoke_session(ctx: RequestContext, session_id: str) -> None:
             target_id=target.id,
             changes={"userId": target.user_id},
         )
+    await announce_sign_out(ctx, sessions=[session_id])
 
 
 async def list_api_tokens(ctx: RequestContext) -> list[ApiToken]:
@@ -119,3 +123,29 @@ async def revoke_api_token(ctx: RequestContext, token_id: str) -> None:
             target_type="api_token",
             target_id=token.id,
         )
+    await announce_sign_out(ctx, api_tokens=[token_id])
+
+
+async def revoke_api_tokens_of(session: AsyncSession, user_id: str) -> int:
+    """End every live API token of a user (their password was reset); how many there were."""
+    revoked = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(revoked.rowcount)  # type: ignore[attr-defined]
+
+
+async def announce_sign_out(
+    ctx: RequestContext,
+    *,
+    sessions: Iterable[str | None] = (),
+    api_tokens: Iterable[str] = (),
+    users: Iterable[str] = (),
+    tenants: Iterable[str] = (),
+) -> None:
+    """Tell every replica, after the commit, that these credentials ended: the live streams
+    they authorised stop now, not at their next recheck."""
+    message = sign_out_message([s for s in sessions if s], api_tokens, users, tenants)
+    await ctx.services.bus.publish(SIGN_OUT_CHANNEL, message)

@@ -15,10 +15,11 @@ from app.db.models import AuthSession, Tenant, User
 from app.db.types import utcnow
 from app.errors import Conflict, FieldErrors, NotFound
 from app.ids import new_id
+from app.paging import Page
 from app.validation import email, minimum, one_of, slug, slugify, text
 from resolvers.auth import SignedIn, revoke_sessions_where, start_session
 from resolvers.common import changed_fields, get_or_404, paged
-from schema.base import Page
+from resolvers.sessions import announce_sign_out
 
 STATUSES = ("active", "suspended", "deleted")
 
@@ -69,10 +70,7 @@ async def create_tenant(ctx: RequestContext, data: dict[str, Any]) -> TenantCrea
     async with ctx.db.transaction() as session:
         if (await session.execute(select(Tenant.id).where(Tenant.slug == data["slug"]))).first():
             raise Conflict(f"a tenant with slug '{data['slug']}' already exists")
-        if (
-            await session.execute(select(User.id).where(func.lower(User.email) == data["admin_email"].lower()))
-        ).first():
-            raise Conflict(f"a user with email '{data['admin_email']}' already exists")
+        # emails are unique per tenant: a new tenant's admin may share an address used elsewhere
         tenant = Tenant(id=new_id("tenant"), **{k: v for k, v in data.items() if v is not None and k != "admin_name"})
         session.add(tenant)
         password = generate_password()
@@ -155,6 +153,8 @@ async def set_status(ctx: RequestContext, tenant_id: str, status: str) -> Tenant
             tenant.deleted_at = utcnow()
         action = {"active": "tenant.activated", "suspended": "tenant.suspended", "deleted": "tenant.deleted"}
         _record_both(ctx, session, action[status], tenant.id, {"status": [old, status]})
+    if status != "active":
+        await announce_sign_out(ctx, tenants=[tenant.id])
     return tenant
 
 

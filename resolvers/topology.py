@@ -13,22 +13,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
 from app.context import RequestContext
 from app.db.models import Cluster, TopologySnapshot
 from app.errors import BadUserInput, FieldErrors, Forbidden, NotFound
 from app.ids import new_id
+from app.k8s import secret_policy
 from app.topology import blast_radius as radius
 from app.topology import build, dependency_path, diff, exports, fleet_view, layout, orphans, subgraph, to_json
 from app.topology.model import node_id
 from app.topology.views import project_view
 from resolvers import kube
+from resolvers.cluster_access import may_on_cluster
 from resolvers.clusters import get_cluster
 from resolvers.common import get_or_404
 from resolvers.fleet import tenant_clusters
-from schema.permissions import check_cluster
 
 Obj = dict[str, Any]
 KINDS = (
@@ -63,17 +65,22 @@ def _kinds(kinds: list[str] | None) -> tuple[str, ...]:
 
 
 async def objects(ctx: RequestContext, cluster_id: str, kinds: tuple[str, ...] = KINDS) -> dict[str, list[Obj]]:
-    """The cluster's objects by kind; Secrets only for a caller who may read them (names, never data)."""
-    await check_cluster(ctx, cluster_id, "workloads:read")
-    wanted = list(kinds)
-    if "Secret" in wanted:
-        try:
-            await check_cluster(ctx, cluster_id, "secrets:read")
-        except Forbidden:
-            wanted.remove("Secret")
-    found = await asyncio.gather(*(kube.items(ctx, cluster_id, kind) for kind in wanted))
-    return {kind: [kube.without_secret_data(o) for o in items] if kind == "Secret" else items
-            for kind, items in zip(wanted, found, strict=True)}  # fmt: skip
+    """The cluster's objects by kind, Secrets redacted by the Secret policy (names, never values).
+    Reading the cluster's workloads is what the fields that call this declare."""
+    found = await asyncio.gather(*(kube.items(ctx, cluster_id, kind) for kind in kinds))
+    return dict(zip(kinds, found, strict=True))
+
+
+async def graph_of(
+    ctx: RequestContext, cluster_id: str, kinds: tuple[str, ...] | None = None, namespace: str | None = None
+) -> nx.MultiDiGraph:
+    """The cluster's graph; a Secret whose values the caller may not read is a node flagged `hidden`."""
+    graph = build(await objects(ctx, cluster_id, kinds or KINDS), namespace=namespace, kinds=kinds)
+    readable = await kube.reads_secret_values(ctx, cluster_id)
+    for _, attrs in graph.nodes(data=True):
+        if secret_policy.hides(attrs, readable):
+            attrs["hidden"] = True
+    return graph
 
 
 def render(graph: nx.MultiDiGraph, seed: int = 0, **meta: Any) -> Rendered:
@@ -104,7 +111,7 @@ async def cluster_topology(
     _depth(errors, depth)
     errors.raise_if_any()
     chosen = _kinds(kinds)
-    graph = build(await objects(ctx, cluster_id, chosen), namespace=namespace, kinds=chosen)
+    graph = await graph_of(ctx, cluster_id, chosen, namespace)
     return render(_within(graph, depth), seed, clusterId=cluster_id, namespace=namespace)
 
 
@@ -125,13 +132,13 @@ async def resource_topology(
         errors.add("direction", "must be in, out or both")
     errors.raise_if_any()
     target = await object_node(ctx, cluster_id, *ref)
-    graph = build(await objects(ctx, cluster_id))
+    graph = await graph_of(ctx, cluster_id)
     return render(subgraph(graph, target, depth, direction), clusterId=cluster_id, root=target)  # type: ignore[arg-type]
 
 
 async def blast_radius(ctx: RequestContext, cluster_id: str, ref: tuple[str, str | None, str]) -> Rendered:
     target = await object_node(ctx, cluster_id, *ref)
-    graph = build(await objects(ctx, cluster_id))
+    graph = await graph_of(ctx, cluster_id)
     affected = radius(graph, target)
     return render(graph.subgraph([target, *affected]).copy(), clusterId=cluster_id, root=target)
 
@@ -141,21 +148,22 @@ async def path_between(
 ) -> Rendered:
     start = await object_node(ctx, cluster_id, *source)
     end = await object_node(ctx, cluster_id, *target)
-    graph = build(await objects(ctx, cluster_id))
+    graph = await graph_of(ctx, cluster_id)
     found = dependency_path(graph, start, end)
     return render(graph.subgraph(found["nodes"] if found else []).copy(), clusterId=cluster_id)
 
 
 async def unused(ctx: RequestContext, cluster_id: str, namespace: str | None) -> Rendered:
-    graph = build(await objects(ctx, cluster_id), namespace=namespace)
+    graph = await graph_of(ctx, cluster_id, namespace=namespace)
     return render(graph.subgraph(orphans(graph)).copy(), clusterId=cluster_id, namespace=namespace)
 
 
 async def fleet(ctx: RequestContext, tenant_id: str) -> Rendered:
     views = []
     for cluster in await tenant_clusters(ctx, tenant_id):
+        if not await may_on_cluster(ctx, cluster.id, "clusters:read"):
+            continue  # a per-cluster role without read access hides the cluster
         try:
-            await check_cluster(ctx, cluster.id, "clusters:read")
             namespaces = await kube.items(ctx, cluster.id, "Namespace")
         except (Forbidden, NotFound):
             continue
@@ -174,7 +182,7 @@ async def project(ctx: RequestContext, tenant_id: str, namespaces: list[tuple[st
         cluster = await get_cluster(ctx, cluster_id)
         if cluster.tenant_id != tenant_id:  # provider staff name the tenant; its clusters only
             raise NotFound.of("cluster", cluster_id)
-        graph = build(await objects(ctx, cluster.id), namespace=namespace)
+        graph = await graph_of(ctx, cluster.id, namespace=namespace)
         parts.append((cluster.id, cluster.name, namespace, graph))
     return render(project_view(parts), tenantId=tenant_id)
 
@@ -204,6 +212,7 @@ async def save_snapshot(ctx: RequestContext, cluster_id: str, namespace: str | N
     rendered = await cluster_topology(ctx, cluster_id, namespace, None, None, 0)
     async with ctx.db.transaction(ctx.scope) as session:
         cluster = await get_or_404(session, Cluster, cluster_id, "cluster")
+        await _check_snapshot_quota(ctx, session, cluster.tenant_id)
         snapshot = TopologySnapshot(
             id=new_id("topology_snapshot"),
             tenant_id=cluster.tenant_id,
@@ -220,16 +229,44 @@ async def save_snapshot(ctx: RequestContext, cluster_id: str, namespace: str | N
     return snapshot
 
 
+async def _check_snapshot_quota(ctx: RequestContext, session: AsyncSession, tenant_id: str | None) -> None:
+    """A tenant and each of its users keep a bounded number of snapshots (the settings say how many)."""
+    settings = ctx.settings
+    count = select(func.count()).select_from(TopologySnapshot).where(TopologySnapshot.tenant_id == tenant_id)
+    tenant_count = (await session.execute(count)).scalar_one()
+    if tenant_count >= settings.topology_snapshots_per_tenant:
+        raise Forbidden(
+            f"this tenant keeps at most {settings.topology_snapshots_per_tenant} topology snapshots; "
+            "delete old ones with deleteTopologySnapshot"
+        )
+    mine = count.where(TopologySnapshot.created_by == ctx.principal_id)
+    if (await session.execute(mine)).scalar_one() >= settings.topology_snapshots_per_user:
+        raise Forbidden(
+            f"you keep at most {settings.topology_snapshots_per_user} topology snapshots; "
+            "delete old ones with deleteTopologySnapshot"
+        )
+
+
+async def delete_snapshot(ctx: RequestContext, snapshot_id: str) -> None:
+    async with ctx.db.transaction(ctx.scope) as session:
+        found = await get_or_404(session, TopologySnapshot, snapshot_id, "topology snapshot")
+        await session.delete(found)
+        audit.record(session, ctx.actor(), "topology.snapshot_deleted", tenant_id=found.tenant_id,
+                     target_type="topology_snapshot", target_id=found.id,
+                     changes={"clusterId": found.cluster_id, "name": found.name})  # fmt: skip
+
+
 async def snapshots(ctx: RequestContext, cluster_id: str) -> list[TopologySnapshot]:
     query = select(TopologySnapshot).where(TopologySnapshot.cluster_id == cluster_id)
     async with ctx.db.session(ctx.scope) as session:
         return list((await session.execute(query.order_by(TopologySnapshot.created_at.desc()))).scalars())
 
 
-async def snapshot(ctx: RequestContext, snapshot_id: str) -> TopologySnapshot:
-    async with ctx.db.session(ctx.scope) as session:
-        found = await get_or_404(session, TopologySnapshot, snapshot_id, "topology snapshot")
-    await check_cluster(ctx, found.cluster_id, "workloads:read")
+async def find_snapshot(ctx: RequestContext, snapshot_id: str) -> TopologySnapshot:
+    """A saved snapshot through the request's loader; NOT_FOUND if the caller cannot see it."""
+    found = await ctx.loaders.topology_snapshot.load(snapshot_id)
+    if found is None:
+        raise NotFound.of("topology snapshot", snapshot_id)
     return found
 
 
@@ -239,7 +276,7 @@ async def compare(ctx: RequestContext, left: dict[str, Any], right: dict[str, An
     namespaces = []
     for label, side in (("left", left), ("right", right)):
         if side.get("snapshot_id"):
-            stored = await snapshot(ctx, str(side["snapshot_id"]))
+            stored = await find_snapshot(ctx, str(side["snapshot_id"]))
             sides.append(stored.graph)
             namespaces.append(stored.namespace)
             continue

@@ -14,14 +14,15 @@ from app.auth.passwords import hash_password
 from app.auth.rbac import PROVIDER_ROLES, SYSTEM_ROLES
 from app.auth.tokens import hash_secret, new_secret
 from app.context import RequestContext
-from app.db.models import AuthSession, ClusterRoleOverride, PasswordReset, Role, Tenant, User
+from app.db.models import AuthSession, Cluster, ClusterRoleOverride, PasswordReset, Role, Tenant, User
 from app.db.types import utcnow
 from app.errors import Conflict, FieldErrors, NotFound
 from app.ids import new_id
+from app.paging import Page
 from app.validation import email, text
 from resolvers.auth import check_policy, revoke_sessions_where
 from resolvers.common import changed_fields, get_or_404, paged
-from schema.base import Page
+from resolvers.sessions import announce_sign_out, revoke_api_tokens_of
 
 USER_STATUSES = ("active", "suspended")
 
@@ -100,7 +101,7 @@ async def create_user(ctx: RequestContext, tenant_id: str, data: dict[str, Any])
         count = (await session.execute(select(func.count()).where(User.tenant_id == tenant_id))).scalar_one()
         if count >= tenant.max_users:
             raise Conflict(f"tenant has reached its limit of {tenant.max_users} users")
-        await _unique_login(session, data["email"], data.get("username"))
+        await unique_login(session, tenant_id, data["email"], data.get("username"))
         user = User(
             id=new_id("user"),
             tenant_id=tenant_id,
@@ -125,13 +126,18 @@ async def create_user(ctx: RequestContext, tenant_id: str, data: dict[str, Any])
     return user
 
 
-async def _unique_login(session: AsyncSession, email_value: str | None, username: str | None) -> None:
+async def unique_login(
+    session: AsyncSession, tenant_id: str | None, email_value: str | None, username: str | None
+) -> None:
+    """Emails and usernames are unique within one tenant (or among provider users): another
+    tenant's user never makes an address taken, so no answer tells that they exist."""
+    same_tenant = User.tenant_id == tenant_id if tenant_id is not None else User.tenant_id.is_(None)
     if email_value:
-        query = select(User.id).where(func.lower(User.email) == email_value.lower())
+        query = select(User.id).where(same_tenant, func.lower(User.email) == email_value.lower())
         if (await session.execute(query)).first():
             raise Conflict(f"a user with email '{email_value}' already exists")
     if username:
-        query = select(User.id).where(func.lower(User.username) == username.lower())
+        query = select(User.id).where(same_tenant, func.lower(User.username) == username.lower())
         if (await session.execute(query)).first():
             raise Conflict(f"a user with username '{username}' already exists")
 
@@ -146,8 +152,10 @@ async def update_user(ctx: RequestContext, tenant_id: str, user_id: str, data: d
             await assignable_role(session, tenant_id, data["role"])
             await _keep_an_admin(session, user, "change the role of")
         if data.get("email") and data["email"].lower() != user.email:
-            await _unique_login(session, data["email"], None)
+            await unique_login(session, tenant_id, data["email"], None)
             data["email"] = data["email"].lower()
+        if data.get("username") and data["username"].lower() != (user.username or "").lower():
+            await unique_login(session, tenant_id, None, data["username"])
         changes = changed_fields(user, data)
         action = "user.role_changed" if "role" in changes else "user.updated"
         audit.record(
@@ -182,6 +190,7 @@ async def delete_user(ctx: RequestContext, tenant_id: str, user_id: str) -> None
             changes={"email": user.email},
         )
         await session.delete(user)
+    await announce_sign_out(ctx, users=[user_id])
 
 
 async def set_user_status(ctx: RequestContext, tenant_id: str, user_id: str, status: str) -> User:
@@ -204,10 +213,16 @@ async def set_user_status(ctx: RequestContext, tenant_id: str, user_id: str, sta
             target_id=user.id,
             changes={"status": [old, status]},
         )
+    if status == "suspended":
+        await announce_sign_out(ctx, users=[user.id])
     return user
 
 
-async def reset_password(ctx: RequestContext, tenant_id: str, user_id: str) -> PasswordResetIssued:
+async def reset_password(
+    ctx: RequestContext, tenant_id: str, user_id: str, revoke_api_tokens: bool = True
+) -> PasswordResetIssued:
+    """Issue a reset token and end the user's sessions; unless the admin keeps them, their API
+    tokens end too, now and again when the reset completes (a token made meanwhile included)."""
     async with ctx.db.transaction(ctx.scope) as session:
         user = await _user(session, tenant_id, user_id)
         value = new_secret("rst")
@@ -219,9 +234,11 @@ async def reset_password(ctx: RequestContext, tenant_id: str, user_id: str) -> P
                 user_id=user.id,
                 token_hash=hash_secret(value),
                 expires_at=expires,
+                revoke_api_tokens=revoke_api_tokens,
             )
         )
         await revoke_sessions_where(session, AuthSession.user_id == user.id, reason="password reset")
+        revoked = await revoke_api_tokens_of(session, user.id) if revoke_api_tokens else 0
         audit.record(
             session,
             ctx.actor(),
@@ -229,7 +246,9 @@ async def reset_password(ctx: RequestContext, tenant_id: str, user_id: str) -> P
             tenant_id=tenant_id,
             target_type="user",
             target_id=user.id,
+            changes={"revokeApiTokens": revoke_api_tokens, "revokedApiTokens": revoked},
         )
+    await announce_sign_out(ctx, users=[user_id])
     return PasswordResetIssued(reset_token=value, expires_at=expires)
 
 
@@ -244,11 +263,10 @@ async def unlock_user(ctx: RequestContext, tenant_id: str, user_id: str) -> User
 async def set_cluster_role(
     ctx: RequestContext, tenant_id: str, user_id: str, cluster_id: str, role: str | None
 ) -> User:
-    """Give (or with role=None, take back) a user's role on one cluster."""
+    """Give (or with role=None, take back) a user's role on one of the tenant's clusters.
+    A role held on a cluster since removed can still be taken back."""
     async with ctx.db.transaction(ctx.scope) as session:
         user = await _user(session, tenant_id, user_id)
-        if role is not None:
-            await assignable_role(session, tenant_id, role)
         existing = (
             await session.execute(
                 select(ClusterRoleOverride).where(
@@ -256,6 +274,10 @@ async def set_cluster_role(
                 )
             )
         ).scalar_one_or_none()
+        if role is not None or existing is None:
+            await _live_cluster(session, tenant_id, cluster_id)
+        if role is not None:
+            await assignable_role(session, tenant_id, role)
         old = existing.role if existing else None
         if existing is not None and role is None:
             await session.delete(existing)
@@ -277,6 +299,15 @@ async def set_cluster_role(
             changes={"clusterId": cluster_id, "role": [old, role]},
         )
     return user
+
+
+async def _live_cluster(session: AsyncSession, tenant_id: str, cluster_id: str) -> None:
+    """NOT_FOUND, worded as for any missing ID, unless the cluster is the tenant's and not removed."""
+    query = select(Cluster.id).where(
+        Cluster.id == cluster_id, Cluster.tenant_id == tenant_id, Cluster.deleted_at.is_(None)
+    )
+    if (await session.execute(query)).first() is None:
+        raise NotFound.of("cluster", cluster_id)
 
 
 async def cluster_roles(ctx: RequestContext, user_id: str) -> list[ClusterRoleOverride]:

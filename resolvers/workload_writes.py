@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from app import validation
 from app.context import RequestContext
 from app.db.models import Cluster
 from app.errors import BadUserInput, FieldErrors
-from resolvers.kube_writes import Obj, deleted_pending, meta, require_replicas, writing
+from resolvers.kube_writes import Obj, deleted_pending, meta, require_replicas, spec_replicas, writing
 from resolvers.workloads import workload_kind
 
 CREATABLE = {
@@ -31,14 +32,27 @@ def _checked_manifest(namespace: str, manifest: Any) -> tuple[str, Obj]:
     api_version = manifest.get("apiVersion") or CREATABLE.get(kind)
     if kind in CREATABLE and api_version != CREATABLE[kind]:
         errors.add("manifest.apiVersion", f"a {kind} is {CREATABLE[kind]}")
+    validation.kube_namespace(errors, "namespace", namespace)
     metadata = manifest.get("metadata")
     if not isinstance(metadata, dict) or not (metadata.get("name") or metadata.get("generateName")):
         errors.add("manifest.metadata.name", "is required")
-    elif metadata.get("namespace") not in (None, namespace):
-        errors.add("manifest.metadata.namespace", f"differs from the namespace argument {namespace!r}")
+    else:
+        _check_names(errors, kind, namespace, metadata)
+    spec_replicas(errors, "manifest", manifest)
     errors.raise_if_any()
     body = {**manifest, "apiVersion": api_version, "metadata": {**manifest["metadata"], "namespace": namespace}}
     return kind, body
+
+
+def _check_names(errors: FieldErrors, kind: str, namespace: str, metadata: dict[str, Any]) -> None:
+    if metadata.get("name"):
+        validation.kube_name(errors, "manifest.metadata.name", metadata["name"], kind)
+    prefix = metadata.get("generateName")
+    if prefix:  # as Kubernetes checks a prefix: a trailing '-' stands for what it appends
+        masked = f"{prefix[:-1]}a" if isinstance(prefix, str) and prefix.endswith("-") else prefix
+        validation.kube_name(errors, "manifest.metadata.generateName", masked, kind)
+    if metadata.get("namespace") not in (None, namespace):
+        errors.add("manifest.metadata.namespace", f"differs from the namespace argument {namespace!r}")
 
 
 async def create_workload(ctx: RequestContext, cluster: Cluster, namespace: str, manifest: Any) -> Obj:
@@ -56,6 +70,9 @@ async def update_workload(
     resolved = workload_kind(kind)
     if not isinstance(patch, dict) or not patch:
         raise BadUserInput.field("patch", "must be a non-empty JSON object (a merge patch)")
+    errors = FieldErrors()
+    spec_replicas(errors, "patch", patch)
+    errors.raise_if_any()
     async with writing(ctx, cluster) as w:
         updated = await w.client.patch(resolved, namespace, name, patch, "merge")
         await w.audit("workload.updated", resolved, namespace, name, {"patchType": "merge", "patch": patch})

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from app.db import models
 from resolvers import audit as resolve
 from schema.base import Connection, Node, connection, page_from
-from schema.permissions import requires
+from schema.permissions import READS
 
 
 @strawberry.type
@@ -77,7 +77,7 @@ def _filter(f: AuditFilterInput | None) -> resolve.AuditFilter:
 
 @strawberry.type
 class AuditQuery:
-    @strawberry.field(permission_classes=[requires("audit:read")])
+    @strawberry.field(permission_classes=READS["audit"])
     async def audit_logs(
         self,
         info: Info,
@@ -91,6 +91,6 @@ class AuditQuery:
         rows, total = await resolve.list_audit(info.context, _filter(filter), paging)
         return connection([AuditEntry.from_model(r) for r in rows], total, paging)
 
-    @strawberry.field(permission_classes=[requires("audit:read")], description="CSV, newest first")
+    @strawberry.field(permission_classes=READS["audit"], description="CSV, newest first")
     async def export_audit_logs(self, info: Info, filter: AuditFilterInput | None = None) -> str:
         return await resolve.export_csv(info.context, _filter(filter))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -120,8 +121,17 @@ class AuthQuery:
 @strawberry.type
 class AuthMutation:
     @strawberry.mutation
-    async def login(self, info: Info, email: str, password: str) -> AuthPayload:
-        return AuthPayload.from_signed_in(await resolve.login(info.context, email, password))
+    async def login(
+        self,
+        info: Info,
+        email: str,
+        password: str,
+        tenant: Annotated[
+            str | None,
+            strawberry.argument(description="The tenant's slug or ID; needed when the email is in several tenants"),
+        ] = None,
+    ) -> AuthPayload:
+        return AuthPayload.from_signed_in(await resolve.login(info.context, email, password, tenant))
 
     @strawberry.mutation
     async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:

@@ -15,15 +15,18 @@ from resolvers.workloads import WORKLOAD_KINDS, WORKLOAD_STATUSES, workload_kind
 from schema.insights import ClusterInsights
 from schema.kube import ClusterSummary, KubeNamespace, KubeNode, KubeObject, NodePool, Pod, Workload
 from schema.observability import ClusterMetrics, ClusterOverview
-from schema.permissions import check_cluster
+from schema.permissions import requires_on_source_cluster
 
 if TYPE_CHECKING:
     from app.context import RequestContext
 
 
+READ_CLUSTER = requires_on_source_cluster("clusters:read")
+READ_WORKLOADS = requires_on_source_cluster("workloads:read")
+
+
 async def _read(info: Info, cluster_id: str, kind: str) -> list[dict]:
     ctx: RequestContext = info.context
-    await check_cluster(ctx, cluster_id, "clusters:read")
     return await kube.items(ctx, cluster_id, kind)
 
 
@@ -36,7 +39,7 @@ def _generic(kind: str, description: str) -> Any:
         objects = kube.select(await _read(info, str(self.id), kind), namespace, label_selector)
         return [KubeObject.of(o, str(self.id)) for o in objects]
 
-    return strawberry.field(resolver=resolve, description=description)
+    return strawberry.field(resolver=resolve, description=description, permission_classes=[READ_CLUSTER])
 
 
 @strawberry.type(
@@ -46,7 +49,7 @@ def _generic(kind: str, description: str) -> Any:
 class ClusterState:
     id: strawberry.ID
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[READ_CLUSTER])
     async def summary(self, info: Info) -> ClusterSummary | None:
         cid = str(self.id)
         nodes = await _read(info, cid, "Node")
@@ -61,7 +64,10 @@ class ClusterState:
             services=len(await _read(info, cid, "Service")),
         )
 
-    @strawberry.field(description="Capacity against requests, pod phases, workload health, latest warnings.")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER],
+        description="Capacity against requests, pod phases, workload health, latest warnings.",
+    )
     async def overview(self, info: Info) -> ClusterOverview | None:
         cid = str(self.id)
         workloads = []
@@ -77,12 +83,12 @@ class ClusterState:
         )
         return ClusterOverview.of(result, cid)
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[READ_CLUSTER])
     async def nodes(self, info: Info, label_selector: str | None = None) -> list[KubeNode] | None:
         objects = kube.select(await _read(info, str(self.id), "Node"), label_selector=label_selector)
         return [KubeNode.of(o, str(self.id)) for o in objects]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[READ_CLUSTER])
     async def node_pools(self, info: Info) -> list[NodePool] | None:
         groups: dict[str, list[KubeNode]] = defaultdict(list)
         for obj in await _read(info, str(self.id), "Node"):
@@ -98,12 +104,12 @@ class ClusterState:
             for name, nodes in sorted(groups.items())
         ]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[READ_CLUSTER])
     async def namespaces(self, info: Info, label_selector: str | None = None) -> list[KubeNamespace] | None:
         objects = kube.select(await _read(info, str(self.id), "Namespace"), label_selector=label_selector)
         return [KubeNamespace.of(o, str(self.id)) for o in objects]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[READ_CLUSTER])
     async def workloads(
         self,
         info: Info,
@@ -125,7 +131,7 @@ class ClusterState:
                     found.append(Workload.of(obj, str(self.id)))
         return found
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[READ_CLUSTER])
     async def pods(
         self, info: Info, namespace: str | None = None, label_selector: str | None = None, search: str | None = None
     ) -> list[Pod] | None:
@@ -145,26 +151,32 @@ class ClusterState:
     )
     custom_resource_definitions: list[KubeObject] | None = _generic("CustomResourceDefinition", "CRDs")
 
-    @strawberry.field(description="Secrets: metadata and key names; values only with includeData and secrets:read.")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER, requires_on_source_cluster("secrets:read", when="include_data")],
+        description="Secrets: metadata and key names; values only with includeData and secrets:read.",
+    )
     async def secrets(
         self, info: Info, namespace: str | None = None, label_selector: str | None = None, include_data: bool = False
     ) -> list[KubeObject] | None:
         cid = str(self.id)
-        if include_data:
-            await check_cluster(info.context, cid, "secrets:read")
-        objects = kube.select(await _read(info, cid, "Secret"), namespace, label_selector)
-        return [KubeObject.of(o if include_data else kube.without_secret_data(o), cid) for o in objects]
+        found = await kube.items(info.context, cid, "Secret", secret_values=include_data)
+        return [KubeObject.of(o, cid) for o in kube.select(found, namespace, label_selector)]
 
     @strawberry.field(description="Read-only insights: endpoints, consumers, TLS, storage, counts, search.")
     def insights(self) -> ClusterInsights:
         return ClusterInsights(cluster_id=self.id)
 
-    @strawberry.field(description="Usage now, from metrics.k8s.io (cluster, nodes, pods, workloads).")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER],
+        description="Usage now, from metrics.k8s.io (cluster, nodes, pods, workloads).",
+    )
     async def metrics(self, info: Info, namespace: str | None = None) -> ClusterMetrics | None:
-        await check_cluster(info.context, str(self.id), "clusters:read")
         return ClusterMetrics.of(await observability.usage(info.context, str(self.id), namespace))
 
-    @strawberry.field(description="A pod's log: the last `tail` lines, or those of the last `sinceSeconds`.")
+    @strawberry.field(
+        permission_classes=[READ_WORKLOADS],
+        description="A pod's log: the last `tail` lines, or those of the last `sinceSeconds`.",
+    )
     async def logs(
         self,
         info: Info,
@@ -174,25 +186,26 @@ class ClusterState:
         tail: int | None = 100,
         since_seconds: int | None = None,
     ) -> str | None:
-        await check_cluster(info.context, str(self.id), "workloads:read")
         return await observability.pod_logs(info.context, str(self.id), namespace, pod, container, tail, since_seconds)
 
-    @strawberry.field(description="Objects of a custom resource (its CRD's name, kind or plural).")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER], description="Objects of a custom resource (its CRD's name, kind or plural)."
+    )
     async def custom_resources(
         self, info: Info, crd: str, namespace: str | None = None, label_selector: str | None = None
     ) -> list[KubeObject] | None:
-        await check_cluster(info.context, str(self.id), "clusters:read")
         found = await kube.custom_items(info.context, str(self.id), crd)
         return [KubeObject.of(o, str(self.id)) for o in kube.select(found, namespace, label_selector)]
 
-    @strawberry.field(description="Objects of any kind the cluster serves (kind, plural or short name).")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER],
+        description="Objects of any kind the cluster serves (kind, plural or short name).",
+    )
     async def resources(
         self, info: Info, kind: str, namespace: str | None = None, label_selector: str | None = None
     ) -> list[KubeObject] | None:
         resolved = kube.resolve(kind)
         objects = kube.select(await _read(info, str(self.id), resolved), namespace, label_selector)
-        if resolved == "Secret":
-            objects = [kube.without_secret_data(o) for o in objects]
         return [KubeObject.of(o, str(self.id)) for o in objects]
 
 

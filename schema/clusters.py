@@ -15,7 +15,7 @@ from schema.base import Connection, Node, connection, page_from
 from schema.cluster_state import ClusterState
 from schema.common import Done
 from schema.kube import KubeObject
-from schema.permissions import SignedIn, check_cluster, requires, visible_cluster
+from schema.permissions import READS, SignedIn, requires, requires_on_cluster, requires_on_source_cluster
 from schema.topology import Topology
 
 
@@ -66,7 +66,10 @@ class Cluster(ClusterState, Node):
     origin: str = strawberry.field(description="registered (from a kubeconfig) or provisioned (created here)")
     spec: JSON = strawberry.field(description="What was asked for when it was created here (no secrets)")
 
-    @strawberry.field(description="What is connected to what in this cluster (as the root `topology` field).")
+    @strawberry.field(
+        permission_classes=[requires_on_source_cluster("workloads:read")],
+        description="What is connected to what in this cluster (as the root `topology` field).",
+    )
     async def topology(
         self,
         info: Info,
@@ -75,7 +78,6 @@ class Cluster(ClusterState, Node):
         depth: int | None = None,
         layout_seed: int = 0,
     ) -> Topology:
-        await check_cluster(info.context, str(self.id), "workloads:read")
         cid = str(self.id)
         found = await topology_resolve.cluster_topology(info.context, cid, namespace, kinds, depth, layout_seed)
         return Topology.of(found.data)
@@ -136,10 +138,6 @@ class UpdateClusterInput:
     tags: JSON | None = None
 
 
-async def _visible(info: Info, cluster_id: str, permission: str = "clusters:read") -> models.Cluster:
-    return await visible_cluster(info.context, cluster_id, permission)
-
-
 @strawberry.type
 class ClusterQuery:
     @strawberry.field(permission_classes=[requires("clusters:read")])
@@ -158,20 +156,22 @@ class ClusterQuery:
         rows, total = await resolve.list_clusters(info.context, str(tenant_id), paging, search, status)
         return connection([Cluster.from_model(r) for r in rows], total, paging)
 
-    @strawberry.field(permission_classes=[SignedIn])
+    @strawberry.field(permission_classes=READS["cluster"])
     async def cluster(self, info: Info, id: strawberry.ID) -> Cluster:
-        return Cluster.from_model(await _visible(info, str(id)))
+        return Cluster.from_model(await resolve.get_cluster(info.context, str(id)))
 
-    @strawberry.field(permission_classes=[SignedIn], description="One object of any kind, with its raw JSON.")
+    @strawberry.field(
+        permission_classes=[SignedIn, requires_on_cluster("clusters:read")],
+        description="One object of any kind, with its raw JSON.",
+    )
     async def kube_object(
         self, info: Info, cluster_id: strawberry.ID, kind: str, name: str, namespace: str | None = None
     ) -> KubeObject:
-        await _visible(info, str(cluster_id))
         obj = await kube.find(info.context, str(cluster_id), kind, namespace, name)
         return KubeObject.of(obj, str(cluster_id))
 
     @strawberry.field(
-        permission_classes=[SignedIn],
+        permission_classes=[SignedIn, requires_on_cluster("clusters:read")],
         description="Objects of any kind (built-in or custom) on one cluster, filtered like kubectl's selectors.",
     )
     async def resources(
@@ -183,14 +183,15 @@ class ClusterQuery:
         label_selector: str | None = None,
         field_selector: str | None = None,
     ) -> list[KubeObject]:
-        await _visible(info, str(cluster_id))
         found = await kube.objects_of(info.context, str(cluster_id), kind)
         chosen = kube.select(found, namespace, label_selector, field_selector=field_selector)
         return [KubeObject.of(o, str(cluster_id)) for o in chosen]
 
-    @strawberry.field(permission_classes=[SignedIn], description="The cluster's kubeconfig; audited.")
+    @strawberry.field(
+        permission_classes=[SignedIn, requires_on_cluster("clusters:admin")],
+        description="The cluster's kubeconfig; audited.",
+    )
     async def kubeconfig(self, info: Info, cluster_id: strawberry.ID) -> str:
-        await _visible(info, str(cluster_id), "clusters:admin")
         return await resolve.read_kubeconfig(info.context, str(cluster_id))
 
 
@@ -216,13 +217,11 @@ class ClusterMutation:
     async def register_cluster(self, info: Info, tenant_id: strawberry.ID, input: RegisterClusterInput) -> Cluster:
         return Cluster.from_model(await resolve.register_cluster(info.context, str(tenant_id), vars(input)))
 
-    @strawberry.mutation(permission_classes=[SignedIn])
+    @strawberry.mutation(permission_classes=[SignedIn, requires_on_cluster("clusters:admin", "id")])
     async def update_cluster(self, info: Info, id: strawberry.ID, input: UpdateClusterInput) -> Cluster:
-        await _visible(info, str(id), "clusters:admin")
         return Cluster.from_model(await resolve.update_cluster(info.context, str(id), vars(input)))
 
-    @strawberry.mutation(permission_classes=[SignedIn])
+    @strawberry.mutation(permission_classes=[SignedIn, requires_on_cluster("clusters:admin", "id")])
     async def remove_cluster(self, info: Info, id: strawberry.ID) -> Done:
-        await _visible(info, str(id), "clusters:admin")
         await resolve.remove_cluster(info.context, str(id))
         return Done(id=id)

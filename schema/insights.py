@@ -18,7 +18,7 @@ from resolvers import insights as ins
 from resolvers import insights_lb, insights_search, insights_tls
 from resolvers.kube import without_secret_data
 from schema.kube import KubeObject
-from schema.permissions import check_cluster
+from schema.permissions import requires_on_source_cluster
 
 T = TypeVar("T")
 
@@ -252,8 +252,7 @@ def _search_result(hit: insights_search.SearchHit, cluster_id: str) -> SearchRes
     return SearchResult(kind=hit.kind, namespace=found.namespace, name=found.name, match=hit.match, object=found)
 
 
-async def _allowed(info: Info, cluster_id: str) -> None:
-    await check_cluster(info.context, cluster_id, "clusters:read")
+READ_CLUSTER = requires_on_source_cluster("clusters:read", "cluster_id")
 
 
 @strawberry.type(
@@ -263,52 +262,68 @@ async def _allowed(info: Info, cluster_id: str) -> None:
 class ClusterInsights:
     cluster_id: strawberry.ID
 
-    @strawberry.field(description="The Service's endpoints: addresses, readiness, target pods and nodes, ports.")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER],
+        description="The Service's endpoints: addresses, readiness, target pods and nodes, ports.",
+    )
     async def service_endpoints(self, info: Info, namespace: str, name: str) -> ServiceEndpoints | None:
-        await _allowed(info, str(self.cluster_id))
         return ServiceEndpoints.of(await ins.read_service_endpoints(info.context, str(self.cluster_id), namespace,
                                                                     name))
 
-    @strawberry.field(description="Pods using a ConfigMap, Secret or PersistentVolumeClaim, and their workloads.")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER],
+        description="Pods using a ConfigMap, Secret or PersistentVolumeClaim, and their workloads.",
+    )
     async def consumers(self, info: Info, kind: str, namespace: str, name: str) -> ResourceConsumers | None:
-        await _allowed(info, str(self.cluster_id))
         found = await ins.read_consumers(info.context, str(self.cluster_id), kind, namespace, name)
         return ResourceConsumers.of(ins.consumed_kind(kind), namespace, name, found)
 
-    @strawberry.field(description="A TLS Secret's certificate metadata (clusters:read; no secret material).")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER],
+        description="A TLS Secret's certificate metadata (clusters:read; no secret material).",
+    )
     async def secret_tls_info(self, info: Info, namespace: str, name: str) -> SecretTlsInfo | None:
-        await _allowed(info, str(self.cluster_id))
         return SecretTlsInfo.of(await insights_tls.read_tls_info(info.context, str(self.cluster_id), namespace,
                                                                  name))
 
-    @strawberry.field(description="Per StorageClass: volumes, claims, requested capacity, and which is default.")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER],
+        description="Per StorageClass: volumes, claims, requested capacity, and which is default.",
+    )
     async def storage_class_usage(self, info: Info) -> list[StorageClassUsage] | None:
-        await _allowed(info, str(self.cluster_id))
         return [StorageClassUsage.of(u) for u in await ins.read_storage(info.context, str(self.cluster_id))]
 
-    @strawberry.field(description="Object counts per namespace (every namespace, or the one named).")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER],
+        description="Object counts per namespace (every namespace, or the one named).",
+    )
     async def namespace_counts(self, info: Info, namespace: str | None = None) -> list[NamespaceResourceCounts] | None:
-        await _allowed(info, str(self.cluster_id))
         found = await ins.read_namespace_counts(info.context, str(self.cluster_id), namespace)
         return [NamespaceResourceCounts.of(c) for c in found]
 
-    @strawberry.field(description="Per ServiceAccount: its token Secrets and the pods running as it.")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER],
+        description="Per ServiceAccount: its token Secrets and the pods running as it.",
+    )
     async def service_account_tokens(
         self, info: Info, namespace: str | None = None
     ) -> list[ServiceAccountTokens] | None:
-        await _allowed(info, str(self.cluster_id))
         found = await ins.read_account_tokens(info.context, str(self.cluster_id), namespace)
         return [ServiceAccountTokens.of(a) for a in found]
 
-    @strawberry.field(description="MetalLB detection and the LoadBalancer Services with their addresses.")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER],
+        description="MetalLB detection and the LoadBalancer Services with their addresses.",
+    )
     async def load_balancer(self, info: Info) -> LoadBalancerInfo | None:
-        await _allowed(info, str(self.cluster_id))
         return LoadBalancerInfo.of(await insights_lb.read_load_balancer(info.context, str(self.cluster_id)))
 
-    @strawberry.field(description="Case-insensitive search of names and label values across kinds (limit ≤ 200).")
+    @strawberry.field(
+        permission_classes=[READ_CLUSTER],
+        description="Case-insensitive search of names and label values across kinds (limit ≤ 200).",
+    )
     async def search(
         self, info: Info, query: str, kinds: list[str] | None = None, limit: int = 25
     ) -> SearchResults | None:
-        await _allowed(info, str(self.cluster_id))
         hits, total = await insights_search.read_search(info.context, str(self.cluster_id), query, kinds, limit)
         return SearchResults(results=[_search_result(h, str(self.cluster_id)) for h in hits], total_count=total)

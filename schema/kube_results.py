@@ -1,4 +1,4 @@
-"""What writes to a cluster answer with, beside the objects of schema/kube.py, and who may make them."""
+"""What writes to a cluster answer with, beside the objects of schema/kube.py."""
 
 from __future__ import annotations
 
@@ -13,15 +13,12 @@ from resolvers.kube_writes import Obj, meta
 from resolvers.manifests import Applied
 from resolvers.namespaces import ScaleChange as ScaleChangeData
 from resolvers.rollouts import Revision
-from schema.permissions import check_cluster
 from schema.scalars import parse_datetime
 
 
-async def allowed_cluster(info: Info, cluster_id: strawberry.ID, permission: str) -> models.Cluster:
-    """The cluster, if the caller may see it (NOT_FOUND otherwise) and holds ``permission`` on it (FORBIDDEN)."""
-    cluster = await clusters_resolve.get_cluster(info.context, str(cluster_id))
-    await check_cluster(info.context, cluster.id, permission)
-    return cluster
+async def cluster_of(info: Info, cluster_id: strawberry.ID) -> models.Cluster:
+    """The cluster a field acts on; its declaration (`requires_on_cluster`) has already checked the caller."""
+    return await clusters_resolve.get_cluster(info.context, str(cluster_id))
 
 
 @strawberry.type(description="An object a deletion was asked for; `pending` while finalizers hold it.")

@@ -14,7 +14,7 @@ from resolvers import lifecycle as resolve
 from resolvers import templates as templates_resolve
 from schema.clusters import Cluster
 from schema.operations import Operation
-from schema.permissions import requires, visible_cluster
+from schema.permissions import requires, requires_on_cluster
 
 
 @strawberry.input
@@ -176,8 +176,8 @@ def _created(created: resolve.Created) -> ClusterCreation:
     )
 
 
-async def _writable(info: Info, cluster_id: str, permission: str = "clusters:write") -> None:
-    await visible_cluster(info.context, cluster_id, permission)
+WRITE = requires("clusters:write")
+WRITES = [WRITE, requires_on_cluster("clusters:write", "id")]
 
 
 @strawberry.type
@@ -208,28 +208,24 @@ class LifecycleMutation:
         spec = await templates_resolve.spec_from_template(info.context, str(template_id), overrides)
         return _created(await resolve.create_cluster(info.context, str(tenant_id), spec))
 
-    @strawberry.mutation(permission_classes=[requires("clusters:write")])
+    @strawberry.mutation(permission_classes=WRITES)
     async def start_provisioning(self, info: Info, id: strawberry.ID) -> Operation:
-        await _writable(info, str(id))
         return Operation.from_model(await resolve.provision(info.context, str(id)))
 
-    @strawberry.mutation(permission_classes=[requires("clusters:write")])
+    @strawberry.mutation(permission_classes=WRITES)
     async def scale_cluster(self, info: Info, id: strawberry.ID, node_pools: list[ScaleNodePoolInput]) -> Operation:
-        await _writable(info, str(id))
         requested = [{"id": str(p.id), "node_count": p.node_count} for p in node_pools]
         return Operation.from_model(await resolve.scale(info.context, str(id), requested))
 
-    @strawberry.mutation(permission_classes=[requires("clusters:write")])
+    @strawberry.mutation(permission_classes=WRITES)
     async def upgrade_cluster(self, info: Info, id: strawberry.ID, version: str) -> Operation:
-        await _writable(info, str(id))
         return Operation.from_model(await resolve.upgrade(info.context, str(id), version))
 
     @strawberry.mutation(
-        permission_classes=[requires("clusters:admin")],
+        permission_classes=[requires("clusters:admin"), requires_on_cluster("clusters:admin", "id")],
         description="Marks the cluster deleted, or with `deprovision` tears it down as an operation.",
     )
     async def delete_cluster(self, info: Info, id: strawberry.ID, deprovision: bool = False) -> ClusterDeletion:
-        await _writable(info, str(id), "clusters:admin")
         operation = await resolve.delete(info.context, str(id), deprovision)
         return ClusterDeletion(
             cluster_id=id,
@@ -237,19 +233,21 @@ class LifecycleMutation:
             operation=Operation.from_model(operation) if operation else None,
         )
 
-    @strawberry.mutation(permission_classes=[requires("clusters:write")], description="Cordon, then evict its pods.")
+    @strawberry.mutation(
+        permission_classes=[WRITE, requires_on_cluster("clusters:write")], description="Cordon, then evict its pods."
+    )
     async def drain_node(
         self, info: Info, cluster_id: strawberry.ID, node: str, timeout_seconds: int = 300
     ) -> Operation:
-        await _writable(info, str(cluster_id))
         found = await resolve.node_operation(info.context, str(cluster_id), node, "drain", timeout_seconds)
         return Operation.from_model(found)
 
-    @strawberry.mutation(permission_classes=[requires("clusters:write")], description="Drain, then delete the node.")
+    @strawberry.mutation(
+        permission_classes=[WRITE, requires_on_cluster("clusters:write")], description="Drain, then delete the node."
+    )
     async def remove_node(
         self, info: Info, cluster_id: strawberry.ID, node: str, timeout_seconds: int = 300
     ) -> Operation:
-        await _writable(info, str(cluster_id))
         found = await resolve.node_operation(info.context, str(cluster_id), node, "remove-node", timeout_seconds)
         return Operation.from_model(found)
 

@@ -1,19 +1,20 @@
-"""Query limits beyond Strawberry's own: directive count, query cost, per-tenant cost budget.
+"""Query limits beyond the document's own: directive count, query cost and the cost budgets.
 
-Cost is computed before execution by a validation rule: each field costs 1, and the
-selections under a connection are multiplied by its page size (`first` or `pageSize`,
-literal or variable, else the default). The result is reported in `extensions.cost`.
+Cost is computed before execution, once the document is valid: each field costs 1, and the
+selections under a connection are multiplied by its page size (`first` or `pageSize`, literal
+or variable, else the default). The result is reported in `extensions.cost`, and charged to the
+caller's budget and its tenant's (app/ratelimit.py).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+import math
+from collections.abc import AsyncIterator
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLInterfaceType,
@@ -24,35 +25,15 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
     get_named_type,
-    validate,
     value_from_ast_untyped,
 )
 from graphql.language import DirectiveNode
 from strawberry.extensions import SchemaExtension
 
 from schema.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from schema.document_shape import fragment_order, fragments_of
 
 PAGE_ARGUMENTS = ("first", "pageSize", "last")
-
-
-class CostBudget:
-    """A fixed-window budget of cost points per tenant (per process)."""
-
-    def __init__(self, points: int, window_seconds: int) -> None:
-        self.points = points
-        self.window = window_seconds
-        self._spent: dict[str, tuple[float, int]] = {}
-
-    def charge(self, key: str, cost: int) -> int | None:
-        """Spend `cost`; returns what is left, or None when the budget is exhausted."""
-        now = time.monotonic()
-        start, spent = self._spent.get(key, (now, 0))
-        if now - start >= self.window:
-            start, spent = now, 0
-        if spent + cost > self.points:
-            return None
-        self._spent[key] = (start, spent + cost)
-        return self.points - spent - cost
 
 
 class DirectiveLimit(ValidationRule):
@@ -73,38 +54,49 @@ def directive_limit(maximum: int) -> type[ValidationRule]:
 
 
 class _CostCalculator:
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], variables: dict) -> None:
-        self.schema = schema
-        self.fragments = fragments
-        self.variables = variables
+    """Each fragment is costed once, after the fragments it spreads, so the work is linear in the
+    document's size (a spread closing a cycle costs nothing: validation refuses cycles)."""
 
-    def selection_cost(self, parent: Any, selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+    def __init__(
+        self, schema: GraphQLSchema, document: DocumentNode, variables: dict, field_costs: dict[str, int] | None = None
+    ) -> None:
+        self.schema = schema
+        self.variables = variables
+        self.fragments: dict[str, int] = {}
+        self.field_costs = {} if field_costs is None else field_costs  # "Type.field": the most one call costs
+        fragments = fragments_of(document)
+        for name in fragment_order(fragments):
+            fragment = fragments[name]
+            target = self.schema.get_type(fragment.type_condition.name.value)
+            self.fragments[name] = self.selection_cost(target, fragment.selection_set)
+
+    def selection_cost(self, parent: Any, selection_set: SelectionSetNode | None) -> int:
         if selection_set is None or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
             return 0
         total = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                total += self.field_cost(parent, selection, seen)
+                total += self.field_cost(parent, selection)
             elif isinstance(selection, InlineFragmentNode):
-                target = (
-                    self.schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
-                )
-                total += self.selection_cost(target, selection.selection_set, seen)
-            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is not None:
-                    target = self.schema.get_type(fragment.type_condition.name.value)
-                    total += self.selection_cost(target, fragment.selection_set, seen | {selection.name.value})
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.selection_cost(target, selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self.fragments.get(selection.name.value, 0)
         return total
 
-    def field_cost(self, parent: Any, node: FieldNode, seen: frozenset[str]) -> int:
+    def field_cost(self, parent: Any, node: FieldNode) -> int:
         name = node.name.value
         fields = getattr(parent, "fields", {})
         if name.startswith("__") or name not in fields:
             return 0
         named = get_named_type(fields[name].type)
         multiplier = self.page_size(node) if named.name.endswith("Connection") else 1
-        return 1 + multiplier * self.selection_cost(named, node.selection_set, seen)
+        cost = 1 + multiplier * self.selection_cost(named, node.selection_set)
+        coordinate = f"{parent.name}.{name}"
+        if cost > self.field_costs.get(coordinate, 0):
+            self.field_costs[coordinate] = cost
+        return cost
 
     def page_size(self, node: FieldNode) -> int:
         for argument in node.arguments or ():
@@ -115,51 +107,67 @@ class _CostCalculator:
         return DEFAULT_PAGE_SIZE
 
 
-def query_cost_rule(variables: dict, maximum: int, sink: dict[str, int]) -> type[ValidationRule]:
-    """A validation rule bound to this request's variables; it writes the cost into `sink`."""
-
-    class QueryCostRule(ValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            document = self.context.document
-            fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-            root = self.context.schema.get_root_type(node.operation)
-            cost = _CostCalculator(self.context.schema, fragments, variables).selection_cost(
-                root, node.selection_set, frozenset()
-            )
-            sink["requested"] = sink.get("requested", 0) + cost
-            if cost > maximum:
-                self.report_error(
-                    GraphQLError(f"query cost {cost} exceeds the maximum of {maximum}; ask for smaller pages", node)
-                )
-
-    return QueryCostRule
+def cost_errors(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: dict,
+    maximum: int,
+    sink: dict[str, int],
+    field_costs: dict[str, int] | None = None,
+) -> list[GraphQLError]:
+    """Each operation's cost, added up in `sink["requested"]`; an error for each over `maximum`.
+    `field_costs` receives what one call of each field costs (by its schema coordinate)."""
+    calculator = _CostCalculator(schema, document, variables, field_costs)
+    errors = []
+    for node in document.definitions:
+        if not isinstance(node, OperationDefinitionNode):
+            continue
+        cost = calculator.selection_cost(schema.get_root_type(node.operation), node.selection_set)
+        sink["requested"] = sink.get("requested", 0) + cost
+        if cost > maximum:
+            message = f"query cost {cost} exceeds the maximum of {maximum}; ask for smaller pages"
+            errors.append(GraphQLError(message, node))
+    return errors
 
 
 class QueryCost(SchemaExtension):
-    """Runs after the cached validation (list it after ValidationCache) and before execution."""
+    """Runs after validation (list it after Validation) and before execution."""
 
-    def on_validate(self) -> Iterator[None]:
+    async def on_validate(self) -> AsyncIterator[None]:
         ec = self.execution_context
         ctx = ec.context
         if not ec.pre_execution_errors and ec.graphql_document is not None:
             sink: dict[str, int] = {}
-            rule = query_cost_rule(ec.variables or {}, ctx.settings.max_query_cost, sink)
-            errors = list(validate(ec.schema._schema, ec.graphql_document, [rule]))
+            maximum = ctx.settings.max_query_cost
+            field_costs = getattr(ctx, "field_costs", None)
+            errors = cost_errors(ec.schema._schema, ec.graphql_document, ec.variables or {}, maximum, sink,
+                                 field_costs)  # fmt: skip
             ctx.cost.update(sink)
             if not errors:
-                errors = self._charge(ctx, sink.get("requested", 0))
+                errors = await self._charge(ctx, sink.get("requested", 0))
             ec.pre_execution_errors = errors
         yield
 
     @staticmethod
-    def _charge(ctx: Any, cost: int) -> list[GraphQLError]:
+    async def _charge(ctx: Any, cost: int) -> list[GraphQLError]:
+        """To the caller's own budget (a user's or an API token's) and to its tenant's, which
+        caps what all of the tenant's principals spend together."""
+        settings = ctx.settings
         principal = ctx.principal
-        key = principal.tenant_id or "provider" if principal else f"anonymous:{ctx.ip}"
-        remaining = ctx.services.cost_budget.charge(key, cost)
-        if remaining is None:
-            message = "query cost budget exhausted for this tenant; retry later"
-            return [GraphQLError(message, extensions={"code": "RATE_LIMITED"})]
-        ctx.cost["budgetRemaining"] = remaining
+        if principal is None:
+            limits = [(f"anonymous:{ctx.ip}", settings.principal_cost_budget)]
+        else:
+            own = f"token:{principal.api_token_id}" if principal.api_token_id else f"user:{principal.user_id}"
+            tenant = f"tenant:{principal.tenant_id}" if principal.tenant_id else "provider"
+            limits = [(own, settings.principal_cost_budget), (tenant, settings.tenant_cost_budget)]
+        charge = await ctx.services.cost_budget.charge(limits, cost)
+        if charge.refused is not None:
+            whose = "this tenant's" if charge.refused.startswith(("tenant:", "provider")) else "your"
+            retry = math.ceil(charge.retry_after)
+            message = f"{whose} query cost budget is spent; retry in {retry} s"
+            return [GraphQLError(message, extensions={"code": "RATE_LIMITED", "retryAfterSeconds": retry})]
+        if charge.remaining is not None:
+            ctx.cost["budgetRemaining"] = charge.remaining
         return []
 
     def get_results(self) -> dict[str, Any]:

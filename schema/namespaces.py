@@ -10,10 +10,10 @@ from strawberry.types import Info
 
 from resolvers import namespaces as resolve
 from schema.kube import KubeNamespace, KubeObject
-from schema.kube_results import KubeDeletion, ScaleChange, allowed_cluster
-from schema.permissions import SignedIn
+from schema.kube_results import KubeDeletion, ScaleChange, cluster_of
+from schema.permissions import SignedIn, requires_on_cluster
 
-PERMISSION = "clusters:write"
+WRITE = [SignedIn, requires_on_cluster("clusters:write")]
 
 
 @strawberry.input(
@@ -52,11 +52,11 @@ def _quota(quota: NamespaceQuotaInput | None) -> dict[str, Any] | None:
 
 @strawberry.type
 class NamespaceMutation:
-    @strawberry.mutation(permission_classes=[SignedIn], description="A namespace, and a ResourceQuota when asked.")
+    @strawberry.mutation(permission_classes=WRITE, description="A namespace, and a ResourceQuota when asked.")
     async def create_namespace(
         self, info: Info, cluster_id: strawberry.ID, input: CreateNamespaceInput
     ) -> KubeNamespace:
-        cluster = await allowed_cluster(info, cluster_id, PERMISSION)
+        cluster = await cluster_of(info, cluster_id)
         data = {
             "name": input.name,
             "labels": input.labels,
@@ -65,35 +65,35 @@ class NamespaceMutation:
         }
         return KubeNamespace.of(await resolve.create_namespace(info.context, cluster, data), cluster.id)
 
-    @strawberry.mutation(permission_classes=[SignedIn])
+    @strawberry.mutation(permission_classes=WRITE)
     async def update_namespace(
         self, info: Info, cluster_id: strawberry.ID, name: str, input: UpdateNamespaceInput
     ) -> KubeNamespace:
-        cluster = await allowed_cluster(info, cluster_id, PERMISSION)
+        cluster = await cluster_of(info, cluster_id)
         data = {"labels": input.labels, "annotations": input.annotations}
         return KubeNamespace.of(await resolve.update_namespace(info.context, cluster, name, data), cluster.id)
 
-    @strawberry.mutation(permission_classes=[SignedIn], description="Deletes the namespace and all it holds.")
+    @strawberry.mutation(permission_classes=WRITE, description="Deletes the namespace and all it holds.")
     async def delete_namespace(self, info: Info, cluster_id: strawberry.ID, name: str, confirm: bool) -> KubeDeletion:
-        cluster = await allowed_cluster(info, cluster_id, PERMISSION)
+        cluster = await cluster_of(info, cluster_id)
         obj, pending = await resolve.delete_namespace(info.context, cluster, name, confirm)
         return KubeDeletion.of(obj, cluster.id, pending, "Namespace")
 
-    @strawberry.mutation(permission_classes=[SignedIn], description="Sets limits of `default-quota` (made if missing).")
+    @strawberry.mutation(permission_classes=WRITE, description="Sets limits of `default-quota` (made if missing).")
     async def update_namespace_quota(
         self, info: Info, cluster_id: strawberry.ID, name: str, quota: NamespaceQuotaInput
     ) -> KubeObject:
-        cluster = await allowed_cluster(info, cluster_id, PERMISSION)
+        cluster = await cluster_of(info, cluster_id)
         result = await resolve.update_namespace_quota(info.context, cluster, name, _quota(quota) or {})
         return KubeObject.of(result, cluster.id)
 
     @strawberry.mutation(
-        permission_classes=[SignedIn],
+        permission_classes=WRITE,
         description="Scales every Deployment and StatefulSet of the namespace (0 parks it); those that changed.",
     )
     async def scale_namespace(
         self, info: Info, cluster_id: strawberry.ID, name: str, replicas: int
     ) -> list[ScaleChange]:
-        cluster = await allowed_cluster(info, cluster_id, PERMISSION)
+        cluster = await cluster_of(info, cluster_id)
         changes = await resolve.scale_namespace(info.context, cluster, name, replicas)
         return [ScaleChange.of(c) for c in changes]

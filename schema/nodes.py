@@ -8,13 +8,13 @@ from schema.audit import AuditEntry
 from schema.base import Node
 from schema.clusters import Cluster
 from schema.operations import Operation
-from schema.permissions import SignedIn
+from schema.permissions import ReadsById, SignedIn
 from schema.roles import Role
 from schema.templates import ClusterTemplate
 from schema.tenants import Tenant
 from schema.users import User
 
-_TYPES = {
+_TYPES = {  # the same kinds as READS, which says what reading each takes
     "tenant": Tenant,
     "user": User,
     "role": Role,
@@ -27,7 +27,7 @@ _TYPES = {
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(permission_classes=[SignedIn], description="Refetch any object by its global ID.")
+    @strawberry.field(permission_classes=[SignedIn, ReadsById], description="Refetch any object by its global ID.")
     async def node(self, info: Info, id: strawberry.ID) -> Node:
         kind, model = await load_node(info.context, str(id))
         return _TYPES[kind].from_model(model)  # type: ignore[attr-defined,no-any-return]

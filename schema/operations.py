@@ -13,7 +13,7 @@ from strawberry.types import Info
 from app.db import models
 from resolvers import operations as resolve
 from schema.base import Connection, Node, connection, page_from
-from schema.permissions import check_cluster, requires
+from schema.permissions import READS, operation_cluster, requires, requires_on_cluster
 from schema.scalars import parse_datetime
 
 
@@ -101,16 +101,12 @@ class OperationUpdate:
     log_lines: list[OperationLogLine]
 
 
-async def visible_operation(info: Info, operation_id: str, permission: str = "clusters:read") -> models.Operation:
-    operation = await resolve.get_operation(info.context, operation_id)
-    if operation.cluster_id:
-        await check_cluster(info.context, operation.cluster_id, permission)
-    return operation
+WRITES = [requires("clusters:write"), requires_on_cluster("clusters:write", "id", via=operation_cluster)]
 
 
 @strawberry.type
 class OperationQuery:
-    @strawberry.field(permission_classes=[requires("clusters:read")])
+    @strawberry.field(permission_classes=[requires("clusters:read"), requires_on_cluster("clusters:read")])
     async def operations(
         self,
         info: Info,
@@ -124,45 +120,40 @@ class OperationQuery:
         page_size: int | None = None,
     ) -> Connection[Operation]:
         paging = page_from(first, after, page, page_size)
-        if cluster_id is not None:
-            await check_cluster(info.context, str(cluster_id), "clusters:read")
         rows, total = await resolve.list_operations(
             info.context, str(tenant_id), paging, type, status, str(cluster_id) if cluster_id else None
         )
         return connection([Operation.from_model(r) for r in rows], total, paging)
 
-    @strawberry.field(permission_classes=[requires("clusters:read")])
+    @strawberry.field(permission_classes=READS["operation"])
     async def operation(self, info: Info, id: strawberry.ID) -> Operation:
-        return Operation.from_model(await visible_operation(info, str(id)))
+        return Operation.from_model(await resolve.find_operation(info.context, str(id)))
 
 
 @strawberry.type
 class OperationMutation:
     @strawberry.mutation(
-        permission_classes=[requires("clusters:write")],
+        permission_classes=WRITES,
         description="Queues a failed operation again; it resumes from the phase that failed.",
     )
     async def retry_operation(self, info: Info, id: strawberry.ID) -> Operation:
-        await visible_operation(info, str(id), "clusters:write")
         return Operation.from_model(await resolve.retry_operation(info.context, str(id)))
 
     @strawberry.mutation(
-        permission_classes=[requires("clusters:write")],
+        permission_classes=WRITES,
         description="Cancels a queued operation at once, or stops a running one in its current phase.",
     )
     async def cancel_operation(self, info: Info, id: strawberry.ID) -> Operation:
-        await visible_operation(info, str(id), "clusters:write")
         return Operation.from_model(await resolve.cancel_operation(info.context, str(id)))
 
 
 @strawberry.type
 class OperationSubscription:
     @strawberry.subscription(
-        permission_classes=[requires("clusters:read")],
+        permission_classes=READS["operation"],
         description="The operation now, then each change of status, phase, progress or log until it ends.",
     )
     async def operation_updates(self, info: Info, id: strawberry.ID) -> AsyncGenerator[OperationUpdate, None]:
-        await visible_operation(info, str(id))
         async for kind, operation, lines in resolve.operation_updates(info.context, str(id)):
             yield OperationUpdate(
                 kind=kind,

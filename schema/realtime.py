@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from app.realtime.shared import deliver
 from resolvers import realtime as resolve
-from schema.permissions import SignedIn, requires
+from schema.permissions import SignedIn, requires, requires_on_cluster
 from schema.scalars import parse_datetime
 
 
@@ -66,7 +66,8 @@ class ClusterStatusEvent:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        permission_classes=[SignedIn], description="Without clusterId: every cluster you may read."
+        permission_classes=[SignedIn, requires_on_cluster("clusters:read")],
+        description="Without clusterId: every cluster you may read.",
     )
     async def resource_events(
         self,

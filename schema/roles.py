@@ -9,7 +9,7 @@ from app.db import models
 from resolvers import roles as resolve
 from schema.base import Node
 from schema.common import Done
-from schema.permissions import requires
+from schema.permissions import READS, requires
 
 
 @strawberry.type
@@ -54,7 +54,7 @@ class UpdateRoleInput:
 
 @strawberry.type
 class RoleQuery:
-    @strawberry.field(permission_classes=[requires("roles:read")])
+    @strawberry.field(permission_classes=READS["role"])
     async def roles(self, info: Info, scope: str | None = None) -> list[Role]:
         return [Role.from_model(r) for r in await resolve.list_roles(info.context, scope)]
 

@@ -13,7 +13,7 @@ from app.db import models
 from resolvers import templates as resolve
 from schema.base import Node
 from schema.common import Done
-from schema.permissions import requires
+from schema.permissions import READS, requires
 
 
 @strawberry.type
@@ -65,7 +65,7 @@ class TemplateQuery:
     async def cluster_templates(self, info: Info, tenant_id: strawberry.ID) -> list[ClusterTemplate]:
         return [ClusterTemplate.from_model(t) for t in await resolve.list_templates(info.context, str(tenant_id))]
 
-    @strawberry.field(permission_classes=[requires("clusters:read")])
+    @strawberry.field(permission_classes=READS["template"])
     async def cluster_template(self, info: Info, id: strawberry.ID) -> ClusterTemplate:
         return ClusterTemplate.from_model(await resolve.get_template(info.context, str(id)))
 

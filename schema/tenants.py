@@ -10,7 +10,7 @@ from strawberry.types import Info
 from app.db import models
 from resolvers import tenants as resolve
 from schema.base import Connection, Node, connection, page_from
-from schema.permissions import SignedIn, requires
+from schema.permissions import READS, requires
 
 if TYPE_CHECKING:
     from schema.users import User
@@ -101,7 +101,7 @@ class TenantQuery:
         rows, total = await resolve.list_tenants(info.context, paging, search, status)
         return connection([Tenant.from_model(r) for r in rows], total, paging)
 
-    @strawberry.field(permission_classes=[SignedIn])
+    @strawberry.field(permission_classes=READS["tenant"])
     async def tenant(self, info: Info, id: strawberry.ID) -> Tenant:
         return Tenant.from_model(await resolve.get_tenant(info.context, str(id)))
 

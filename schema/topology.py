@@ -14,9 +14,11 @@ from strawberry.types import Info
 from app.db import models
 from resolvers import topology as resolve
 from resolvers import topology_live
-from schema.permissions import requires, visible_cluster
+from schema.common import Done
+from schema.permissions import requires, requires_on_cluster, snapshot_cluster
 from schema.scalars import parse_datetime
 
+HIDDEN = "A Secret whose values your role on the cluster may not read: shown by name, never opened"
 EDGE_TYPES = "owner, selects, routes, mounts, env, binds, schedules, scales, runs-as, grants, endpoints, tls or pulls"
 
 
@@ -29,6 +31,7 @@ class TopologyNode:
     labels: JSON
     status: str = strawberry.field(description="healthy, degraded, failed or unknown (rolled up from what it owns)")
     missing: bool = strawberry.field(description="Referenced by another object but not found in the cluster")
+    hidden: bool = strawberry.field(description=HIDDEN)
     x: float
     y: float
 
@@ -42,6 +45,7 @@ class TopologyNode:
             labels=cast(JSON, n.get("labels") or {}),
             status=n["status"],
             missing=bool(n.get("missing")),
+            hidden=bool(n.get("hidden")),
             x=float(n["x"]),
             y=float(n["y"]),
         )
@@ -170,13 +174,15 @@ def _ref(ref: ObjectRefInput) -> tuple[str, str | None, str]:
     return ref.kind, ref.namespace, ref.name
 
 
-async def _readable(info: Info, cluster_id: strawberry.ID) -> str:
-    return (await visible_cluster(info.context, str(cluster_id), "workloads:read")).id
+WORKLOADS = requires("workloads:read")
+READ = [WORKLOADS, requires_on_cluster("workloads:read")]
+SIDES = ("left.cluster_id", "right.cluster_id")
+SNAPSHOTS = ("left.snapshot_id", "right.snapshot_id")
 
 
 @strawberry.type
 class TopologyQuery:
-    @strawberry.field(permission_classes=[requires("workloads:read")], description="The graph of one cluster.")
+    @strawberry.field(permission_classes=READ, description="The graph of one cluster.")
     async def topology(
         self,
         info: Info,
@@ -186,11 +192,11 @@ class TopologyQuery:
         depth: int | None = None,
         layout_seed: int = 0,
     ) -> Topology:
-        cid = await _readable(info, cluster_id)
+        cid = str(cluster_id)
         rendered = await resolve.cluster_topology(info.context, cid, namespace, kinds, depth, layout_seed)
         return Topology.of(rendered.data)
 
-    @strawberry.field(permission_classes=[requires("workloads:read")], description="The graph around one object.")
+    @strawberry.field(permission_classes=READ, description="The graph around one object.")
     async def resource_topology(
         self,
         info: Info,
@@ -199,19 +205,19 @@ class TopologyQuery:
         depth: int = 2,
         direction: TopologyDirection = TopologyDirection.BOTH,
     ) -> Topology:
-        cid = await _readable(info, cluster_id)
+        cid = str(cluster_id)
         rendered = await resolve.resource_topology(info.context, cid, _ref(object), depth, direction.value)
         return Topology.of(rendered.data)
 
     @strawberry.field(
-        permission_classes=[requires("workloads:read")], description="The object and everything that depends on it."
+        permission_classes=READ, description="The object and everything that depends on it."
     )
     async def blast_radius(self, info: Info, cluster_id: strawberry.ID, object: ObjectRefInput) -> Topology:
-        cid = await _readable(info, cluster_id)
+        cid = str(cluster_id)
         return Topology.of((await resolve.blast_radius(info.context, cid, _ref(object))).data)
 
     @strawberry.field(
-        permission_classes=[requires("workloads:read")],
+        permission_classes=READ,
         description="The shortest chain of relations between two objects; no nodes when they are not connected.",
     )
     async def dependency_path(
@@ -221,18 +227,18 @@ class TopologyQuery:
         from_: Annotated[ObjectRefInput, strawberry.argument(name="from")],
         to: ObjectRefInput,
     ) -> Topology:
-        cid = await _readable(info, cluster_id)
+        cid = str(cluster_id)
         found = await resolve.path_between(info.context, cid, _ref(from_), _ref(to))
         return Topology.of(found.data)
 
     @strawberry.field(
-        permission_classes=[requires("workloads:read")],
+        permission_classes=READ,
         description="ConfigMaps, Secrets and claims nothing uses, and Services that select no pod.",
     )
     async def topology_orphans(
         self, info: Info, cluster_id: strawberry.ID, namespace: str | None = None
     ) -> list[TopologyNode]:
-        cid = await _readable(info, cluster_id)
+        cid = str(cluster_id)
         return [TopologyNode.of(n) for n in (await resolve.unused(info.context, cid, namespace)).data["nodes"]]
 
     @strawberry.field(permission_classes=[requires("clusters:read")], description="Clusters and their namespaces.")
@@ -240,7 +246,7 @@ class TopologyQuery:
         return Topology.of((await resolve.fleet(info.context, str(tenant_id))).data)
 
     @strawberry.field(
-        permission_classes=[requires("workloads:read")],
+        permission_classes=[WORKLOADS, requires_on_cluster("workloads:read", "namespaces.cluster_id")],
         description="A project's namespaces across clusters: clusters, then namespaces, then what runs in them.",
     )
     async def project_topology(
@@ -249,27 +255,26 @@ class TopologyQuery:
         pairs = [(str(n.cluster_id), n.namespace) for n in namespaces]
         return Topology.of((await resolve.project(info.context, str(tenant_id), pairs)).data)
 
-    @strawberry.field(permission_classes=[requires("workloads:read")])
+    @strawberry.field(permission_classes=READ)
     async def topology_export(
         self, info: Info, cluster_id: strawberry.ID, format: TopologyFormat, namespace: str | None = None
     ) -> TopologyExport:
-        cid = await _readable(info, cluster_id)
+        cid = str(cluster_id)
         rendered = await resolve.cluster_topology(info.context, cid, namespace, None, None, 0)
         content_type, extension, content = resolve.export(rendered, format.value)
         filename = f"topology-{cid}{'-' + namespace if namespace else ''}.{extension}"
         return TopologyExport(format=format, content_type=content_type, filename=filename, content=content)
 
     @strawberry.field(
-        permission_classes=[requires("workloads:read")],
+        permission_classes=[
+            WORKLOADS,
+            requires_on_cluster("workloads:read", SIDES),
+            requires_on_cluster("workloads:read", SNAPSHOTS, via=snapshot_cluster),
+        ],
         description="What differs between two namespaces, two clusters, or now and a saved snapshot.",
     )
     async def topology_diff(self, info: Info, left: TopologySideInput, right: TopologySideInput) -> TopologyDiff:
-        sides = []
-        for side in (left, right):
-            if side.cluster_id is not None:
-                await _readable(info, side.cluster_id)
-            sides.append(vars(side))
-        found = await resolve.compare(info.context, sides[0], sides[1])
+        found = await resolve.compare(info.context, vars(left), vars(right))
         return TopologyDiff(
             nodes_added=cast(JSON, found["nodes_added"]),
             nodes_removed=cast(JSON, found["nodes_removed"]),
@@ -278,20 +283,34 @@ class TopologyQuery:
             edges_removed=cast(JSON, found["edges_removed"]),
         )
 
-    @strawberry.field(permission_classes=[requires("workloads:read")])
+    @strawberry.field(permission_classes=READ)
     async def topology_snapshots(self, info: Info, cluster_id: strawberry.ID) -> list[TopologySnapshot]:
-        cid = await _readable(info, cluster_id)
+        cid = str(cluster_id)
         return [TopologySnapshot.from_model(s) for s in await resolve.snapshots(info.context, cid)]
 
 
 @strawberry.type
 class TopologyMutation:
-    @strawberry.mutation(permission_classes=[requires("workloads:read")], description="Keeps today's graph to compare.")
+    @strawberry.mutation(
+        permission_classes=[requires("workloads:write"), requires_on_cluster("workloads:write")],
+        description="Keeps today's graph to compare (each tenant and user keeps a bounded number).",
+    )
     async def save_topology_snapshot(
         self, info: Info, cluster_id: strawberry.ID, name: str, namespace: str | None = None
     ) -> TopologySnapshot:
-        cid = await _readable(info, cluster_id)
+        cid = str(cluster_id)
         return TopologySnapshot.from_model(await resolve.save_snapshot(info.context, cid, namespace, name))
+
+    @strawberry.mutation(
+        permission_classes=[
+            requires("workloads:write"),
+            requires_on_cluster("workloads:write", "id", via=snapshot_cluster),
+        ],
+        description="Forgets a saved snapshot, making room for another.",
+    )
+    async def delete_topology_snapshot(self, info: Info, id: strawberry.ID) -> Done:
+        await resolve.delete_snapshot(info.context, str(id))
+        return Done(id=id)
 
 
 @strawberry.type(description="An object as a live graph reports it (layout positions come with `topology`).")
@@ -303,6 +322,7 @@ class TopologyNodeState:
     labels: JSON
     status: str
     missing: bool
+    hidden: bool = strawberry.field(description=HIDDEN)
 
 
 @strawberry.type
@@ -323,7 +343,7 @@ class TopologyEvent:
             node=TopologyNodeState(
                 id=node["id"], kind=node["kind"], name=node["name"], namespace=node.get("namespace"),
                 labels=cast(JSON, dict(node.get("labels") or {})), status=node["status"],
-                missing=bool(node.get("missing")),
+                missing=bool(node.get("missing")), hidden=bool(node.get("hidden")),
             ) if node else None,
             edge=TopologyEdge.of(e["edge"]) if e.get("edge") else None,
         )  # fmt: skip
@@ -332,7 +352,7 @@ class TopologyEvent:
 @strawberry.type
 class TopologySubscription:
     @strawberry.subscription(
-        permission_classes=[requires("workloads:read")],
+        permission_classes=READ,
         description="Node and edge changes of one cluster's graph (of one namespace's), computed per watch event.",
     )
     async def topology_events(

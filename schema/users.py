@@ -13,7 +13,7 @@ from resolvers import profile as resolve_profile
 from resolvers import users as resolve
 from schema.base import Connection, Node, connection, page_from
 from schema.common import Done
-from schema.permissions import SignedIn, SignedInDuringPasswordChange, requires
+from schema.permissions import READS, SignedIn, SignedInDuringPasswordChange, requires
 
 if TYPE_CHECKING:
     from schema.tenants import Tenant
@@ -141,7 +141,7 @@ class UserQuery:
         rows, total = await resolve.list_users(info.context, str(tenant_id), paging, search, role, status)
         return connection([User.from_model(r) for r in rows], total, paging)
 
-    @strawberry.field(permission_classes=[requires("users:read")])
+    @strawberry.field(permission_classes=READS["user"])
     async def user(self, info: Info, tenant_id: strawberry.ID, id: strawberry.ID) -> User:
         return User.from_model(await resolve.get_user(info.context, str(tenant_id), str(id)))
 
@@ -187,9 +187,15 @@ class UserMutation:
 
     @strawberry.mutation(permission_classes=[requires("users:write")])
     async def reset_user_password(
-        self, info: Info, tenant_id: strawberry.ID, id: strawberry.ID
+        self,
+        info: Info,
+        tenant_id: strawberry.ID,
+        id: strawberry.ID,
+        revoke_api_tokens: Annotated[
+            bool, strawberry.argument(description="Also end the user's API tokens (now and when the reset completes)")
+        ] = True,
     ) -> PasswordResetPayload:
-        issued = await resolve.reset_password(info.context, str(tenant_id), str(id))
+        issued = await resolve.reset_password(info.context, str(tenant_id), str(id), revoke_api_tokens)
         return PasswordResetPayload(reset_token=issued.reset_token, expires_at=issued.expires_at)
 
     @strawberry.mutation(permission_classes=[requires("users:write")])

@@ -45,6 +45,7 @@ def environment(database_url: str, control: str) -> dict[str, str]:
         "FLEETGRAPH_SECRET_KEY": SECRET,
         "FLEETGRAPH_CLUSTER_HEALTH_SECONDS": "0",
         "FLEETGRAPH_SIMULATOR_URL": control,
+        "FLEETGRAPH_CLUSTER_ALLOWED_NETWORKS": "127.0.0.0/8",  # kubesim listens on loopback
         "FLEETGRAPH_SIMULATED_PHASE_SECONDS": "0.8",
         "FLEETGRAPH_OPERATION_LEASE_SECONDS": "2",
         "FLEETGRAPH_OPERATION_POLL_SECONDS": "0.3",

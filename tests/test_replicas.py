@@ -25,6 +25,8 @@ from tests.conftest import require_postgres, require_redis
 from tests.support.databases import scratch_postgres
 from tests.support.processes import create_admin, gql, healthy, kubesim_ready, processes, spawn
 from tests.support.server import free_port
+from tests.support.waiting import eventually
+from tests.support.watch_locks import watch_locks
 
 SECRET = "replica-test-secret-key-0123456789abcdef"
 ADMIN = ("root@replicas.test", "replica-admin-pass-1")
@@ -110,6 +112,7 @@ def replica_env(database_url: str, redis: str) -> dict[str, str]:
         "FLEETGRAPH_BROADCAST_URL": redis,
         "FLEETGRAPH_SECRET_KEY": SECRET,
         "FLEETGRAPH_WATCH_OWNERSHIP_SECONDS": "1",
+        "FLEETGRAPH_CLUSTER_ALLOWED_NETWORKS": "127.0.0.0/8",  # kubesim listens on loopback
         "FLEETGRAPH_CLUSTER_HEALTH_SECONDS": "0",
     }
 
@@ -139,6 +142,20 @@ async def first_watch(control: str) -> None:
     raise AssertionError("no replica opened the watch")
 
 
+async def lock_refused_to_another(database_url: str, seconds: float = 15) -> None:
+    """Once B, wanting the cluster, has asked for its lock again (a round of B's after this point)
+    and A, which holds it, kept it."""
+    async with watch_locks(database_url) as locks:
+        holders, since = await locks.holders(), await locks.now()
+        assert len(holders) == 1, holders
+
+        async def asked_by_another() -> set[int]:
+            return await locks.asked_since(since) - holders
+
+        await eventually(asked_by_another, seconds, what="another replica asking for the lock")
+        assert await locks.holders() == holders, "A keeps the lock"
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 async def test_one_watch_for_two_replicas_and_failover_without_missing_a_delete(tmp_path: Path) -> None:
@@ -154,7 +171,7 @@ async def test_one_watch_for_two_replicas_and_failover_without_missing_a_delete(
             await first_watch(control)  # A announced its want and took the cluster's lock
             _, b_url = await serve(started, env)
             on_b = await subscribe(b_url, token, cluster_id)
-            await asyncio.sleep(2.5)  # B's wants go round; A keeps the lock
+            await lock_refused_to_another(url)
             await kube(
                 kubeconfig,
                 "POST",
@@ -196,7 +213,7 @@ async def test_reads_on_two_replicas_share_one_watch_and_stay_correct_across_a_t
             await first_watch(control)  # A announced its want and took the cluster's lock
             _, b_url = await serve(started, env)
             await read_until(b_url, token, cluster_id, set(), set(), 0)
-            await asyncio.sleep(2.5)  # B's wants go round; A keeps the lock
+            await lock_refused_to_another(url)
             assert await watch_opens(control) == 1, "reads on both replicas share one watch"
 
             path = "/api/v1/namespaces/default/configmaps"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.db.types import UTCDateTime, utcnow
@@ -44,13 +44,29 @@ class Tenant(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+def _provider_unique(column: str) -> Index:
+    """Unique among provider users (tenant_id NULL, which a plain unique constraint treats as distinct)."""
+    where = text("tenant_id IS NULL")
+    return Index(f"uq_users_provider_{column}", column, unique=True, sqlite_where=where, postgresql_where=where)
+
+
 class User(TenantOwned, Base):
+    """Emails and usernames are unique within a tenant (or among provider users), not across
+    tenants: one address may belong to people of several customers, and no answer to one
+    tenant tells whether another tenant has it."""
+
     __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email", name="uq_users_tenant_email"),
+        UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
+        _provider_unique("email"),
+        _provider_unique("username"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    username: Mapped[str | None] = mapped_column(String(100), unique=True)
+    email: Mapped[str] = mapped_column(String(320))  # stored lowercased
+    username: Mapped[str | None] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
     avatar: Mapped[str | None] = mapped_column(String(2000))
     role: Mapped[str] = mapped_column(String(100))
@@ -151,6 +167,8 @@ class PasswordReset(TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+    # whether completing the reset also ends the user's API tokens (the admin's choice when issuing it)
+    revoke_api_tokens: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class AuditLog(TenantOwned, Base):

@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.db import tenancy  # noqa: F401  (registers the tenant scope listener)
+from app.db.conflicts import conflict_from
 from app.db.tenancy import SCOPE_KEY
 
 query_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("query_counter", default=None)
@@ -52,9 +54,17 @@ class Database:
 
     @asynccontextmanager
     async def session(self, scope: str | None = None) -> AsyncIterator[AsyncSession]:
+        """A session; a write its constraints refuse (a name or email taken meanwhile) ends it as
+        a CONFLICT, whether at a flush, at `commit()` or at the end of `transaction()`."""
         async with self._factory() as session:
             session.info[SCOPE_KEY] = scope
-            yield session
+            try:
+                yield session
+            except IntegrityError as exc:
+                conflict = conflict_from(exc)
+                if conflict is None:
+                    raise
+                raise conflict from exc
 
     @asynccontextmanager
     async def transaction(self, scope: str | None = None) -> AsyncIterator[AsyncSession]:

@@ -17,6 +17,10 @@ past that it stops with ``CacheFull`` rather than answer with part of the kind. 
 out are shared, not copied: treat them as read-only (a change replaces the stored dict, it never
 edits it, so a reader's copy stays whole).
 
+``watching`` says whether changes reach the cache now: its watch request is open (or, following
+another replica, it has listed and follows the published changes); ``until_watching()`` waits for
+that, for a caller that must know the watch has been opened before it counts or changes anything.
+
 Listeners are plain callables ``(event_type, obj)`` called for every change after the first sync,
 on the event loop; they must not block (hand the event to a queue when there is real work).
 
@@ -35,7 +39,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +91,7 @@ class ResourceCache:
         self._last_used = time.monotonic()
         self._waiting = 0  # readers waiting for a sync: the cache is in use
         self._closed = False
+        self._current = asyncio.Event()  # set while a watch (or a followed feed) brings changes in
         self.lists = 0  # LISTs made, the first one included: relists are lists - 1
 
     # -- reading --------------------------------------------------------------------------------
@@ -115,6 +120,16 @@ class ResourceCache:
         await self._ready()
         return self._objects.get((namespace or "") if self.kind.namespaced else "", {}).get(name)
 
+    @property
+    def watching(self) -> bool:
+        """Whether changes reach the cache now: its watch is open, or it follows another replica's."""
+        return self._current.is_set()
+
+    async def until_watching(self) -> None:
+        """Start the cache if needed and return once ``watching``."""
+        self._touch()
+        await self._current.wait()
+
     def __len__(self) -> int:
         return self._count
 
@@ -141,6 +156,7 @@ class ResourceCache:
         self._objects.clear()
         self._count = 0
         self._listeners.clear()
+        self._current.clear()
         self._error = UpstreamUnavailable(f"the {self.kind.qualified} cache of cluster {self.client.name} is closed")
         self._failures += 1
         self._notify()  # readers still waiting learn it now
@@ -262,10 +278,19 @@ class ResourceCache:
         seen = 0
         async with self.client.open_watch(self.kind, None, self._rv, identity=None) as events:
             self._recover()
-            async for event in events:
-                seen += 1
-                self._apply(event)
+            with self._keeping_current():
+                async for event in events:
+                    seen += 1
+                    self._apply(event)
         return seen
+
+    @contextlib.contextmanager
+    def _keeping_current(self) -> Iterator[None]:
+        self._current.set()
+        try:
+            yield
+        finally:
+            self._current.clear()
 
     async def _follow(self, feeds: Feeds) -> None:
         """Subscribe, list, then apply the published changes until a RESYNC (or a takeover) asks for more."""
@@ -273,13 +298,14 @@ class ResourceCache:
             if not feeds.remote(self.client.name):
                 return  # this replica took the cluster's watches over meanwhile
             await self._list()
-            async for message in messages:
-                if message.get("type") == RESYNC:
-                    return
-                event = published_change(message)
-                name = str((event.object.get("metadata") or {}).get("name"))
-                if not already_held(event, self._objects.get(self._namespace(event.object), {}).get(name)):
-                    self._apply(event)
+            with self._keeping_current():
+                async for message in messages:
+                    if message.get("type") == RESYNC:
+                        return
+                    event = published_change(message)
+                    name = str((event.object.get("metadata") or {}).get("name"))
+                    if not already_held(event, self._objects.get(self._namespace(event.object), {}).get(name)):
+                        self._apply(event)
 
     def _apply(self, event: WatchEvent) -> None:
         obj = self._trim(event.object)

@@ -11,6 +11,11 @@ Impersonation: each call takes ``identity=``. Left out, the identity bound with
 ``app.k8s.identity.acting_as`` (the ``current_identity`` context variable) is used;
 ``identity=None`` calls with the cluster's own credentials. See ``app.k8s.identity``.
 
+Names: a request is addressed by ``app.k8s.paths``, which checks every name, namespace and kind
+(``app.k8s.names``) before anything is sent; a verb on one object takes an ``ObjectPath``, which
+cannot be made without a valid name. A bad one is ``BadUserInput`` on ``name``, ``namespace`` or
+``kind``, and the cluster never sees it.
+
 ``calls`` counts the HTTP requests sent, per (verb, kind), retries included.
 """
 
@@ -30,6 +35,8 @@ from app.errors import BadUserInput, UpstreamTimeout, UpstreamUnavailable
 
 from .identity import FROM_CONTEXT, IdentityArg, resolve_identity
 from .kubeconfig import ClusterConnection
+from .names import LABEL, check, check_kind
+from .paths import VERSION, ApiPath, CollectionPath, ObjectPath
 from .resources import BUILTIN_KINDS, ResourceKind, find_kind, kind_from_crd
 from .status import status_error
 from .transport import ClientOptions, Reply, Transport
@@ -70,6 +77,11 @@ class ClusterClient:
         self._custom: dict[str, ResourceKind] = {}
 
     @property
+    def errors(self) -> int:
+        """Requests and watches that failed (unreachable, timed out, 5xx, circuit open)."""
+        return self._transport.errors
+
+    @property
     def calls(self) -> Counter[tuple[str, str]]:
         return self._transport.calls
 
@@ -98,6 +110,7 @@ class ClusterClient:
 
     async def discover_kind(self, name: str) -> ResourceKind:
         """A built-in kind, or a custom one served by this cluster (one LIST of its CRDs on a miss)."""
+        check_kind(name)
         found = find_kind(name) or self._custom.get(name.strip().lower())
         if found is not None:
             return found
@@ -113,7 +126,7 @@ class ClusterClient:
 
     # -- verbs ----------------------------------------------------------------------------------
 
-    async def _call(self, method: str, verb: str, kind: ResourceKind, path: str, *,
+    async def _call(self, method: str, verb: str, kind: ResourceKind, path: ApiPath, *,
                     query: list[tuple[str, str]] | None = None, body: Any = None, content_type: str | None = None,
                     identity: IdentityArg = FROM_CONTEXT) -> Reply:
         reply = await self._transport.request(method, path, verb=verb, kind=kind.kind, query=query, body=body,
@@ -125,7 +138,7 @@ class ClusterClient:
     async def get(self, kind: KindRef, namespace: str | None, name: str, *,
                   identity: IdentityArg = FROM_CONTEXT) -> dict[str, Any]:
         rk = await self.kind(kind)
-        return (await self._call("GET", "get", rk, rk.path(namespace, name), identity=identity)).json()
+        return (await self._call("GET", "get", rk, ObjectPath(rk, namespace, name), identity=identity)).json()
 
     async def list(self, kind: KindRef, namespace: str | None = None, label_selector: str | None = None,
                    field_selector: str | None = None, *, limit: int | None = None,
@@ -133,15 +146,19 @@ class ClusterClient:
         rk = await self.kind(kind)
         query = _query(labelSelector=label_selector, fieldSelector=field_selector, limit=limit,
                        **{"continue": continue_token})
-        data = (await self._call("GET", "list", rk, rk.path(namespace), query=query, identity=identity)).json()
+        path = CollectionPath(rk, namespace)
+        data = (await self._call("GET", "list", rk, path, query=query, identity=identity)).json()
         meta = data.get("metadata") or {}
         return ListResult(data.get("items") or [], str(meta.get("resourceVersion", "")), meta.get("continue") or None)
 
     async def create(self, kind: KindRef, namespace: str | None, body: dict[str, Any], *, dry_run: bool = False,
                      field_manager: str = FIELD_MANAGER, identity: IdentityArg = FROM_CONTEXT) -> dict[str, Any]:
         rk = await self.kind(kind)
+        if rk.namespaced and namespace is None:
+            raise BadUserInput.field("namespace", f"a {rk.kind} lives in a namespace: give one")
         query = _query(fieldManager=field_manager, dryRun="All" if dry_run else None)
-        reply = await self._call("POST", "create", rk, rk.path(namespace), query=query, body=body, identity=identity)
+        path = CollectionPath(rk, namespace)
+        reply = await self._call("POST", "create", rk, path, query=query, body=body, identity=identity)
         return reply.json()
 
     async def replace(self, kind: KindRef, namespace: str | None, name: str, body: dict[str, Any], *,
@@ -149,7 +166,7 @@ class ClusterClient:
                       identity: IdentityArg = FROM_CONTEXT) -> dict[str, Any]:
         rk = await self.kind(kind)
         query = _query(fieldManager=field_manager, dryRun="All" if dry_run else None)
-        reply = await self._call("PUT", "update", rk, rk.path(namespace, name), query=query, body=body,
+        reply = await self._call("PUT", "update", rk, ObjectPath(rk, namespace, name), query=query, body=body,
                                  identity=identity)
         return reply.json()
 
@@ -162,7 +179,7 @@ class ClusterClient:
         rk = await self.kind(kind)
         query = _query(fieldManager=field_manager, dryRun="All" if dry_run else None,
                        force="true" if force and patch_type == "apply" else None)
-        reply = await self._call("PATCH", "patch", rk, rk.path(namespace, name, subresource), query=query,
+        reply = await self._call("PATCH", "patch", rk, ObjectPath(rk, namespace, name, subresource), query=query,
                                  body=body, content_type=PATCH_TYPES[patch_type], identity=identity)
         return reply.json()
 
@@ -176,20 +193,21 @@ class ClusterClient:
             options["gracePeriodSeconds"] = grace_period
         if dry_run:
             options["dryRun"] = ["All"]
-        reply = await self._call("DELETE", "delete", rk, rk.path(namespace, name), body=options, identity=identity)
+        path = ObjectPath(rk, namespace, name)
+        reply = await self._call("DELETE", "delete", rk, path, body=options, identity=identity)
         return reply.json()
 
     async def get_subresource(self, kind: KindRef, namespace: str | None, name: str, subresource: str, *,
                               identity: IdentityArg = FROM_CONTEXT) -> dict[str, Any]:
         rk = await self.kind(kind)
-        reply = await self._call("GET", "get", rk, rk.path(namespace, name, subresource), identity=identity)
+        reply = await self._call("GET", "get", rk, ObjectPath(rk, namespace, name, subresource), identity=identity)
         return reply.json()
 
     async def create_subresource(self, kind: KindRef, namespace: str | None, name: str, subresource: str,
                                  body: dict[str, Any], *, identity: IdentityArg = FROM_CONTEXT) -> dict[str, Any]:
         """POST to a subresource (a pod's `eviction`, say)."""
         rk = await self.kind(kind)
-        reply = await self._call("POST", "create", rk, rk.path(namespace, name, subresource), body=body,
+        reply = await self._call("POST", "create", rk, ObjectPath(rk, namespace, name, subresource), body=body,
                                  identity=identity)
         return reply.json()
 
@@ -201,12 +219,15 @@ class ClusterClient:
     async def logs(self, namespace: str, pod: str, container: str | None = None, tail_lines: int | None = None,
                    since_seconds: int | None = None, *, identity: IdentityArg = FROM_CONTEXT) -> str:
         rk = BUILTIN_KINDS["Pod"]
+        path = ObjectPath(rk, namespace, pod, "log", name_field="pod")
+        if container is not None:
+            check("container", container, LABEL)
         query = _query(container=container, tailLines=tail_lines, sinceSeconds=since_seconds)
-        reply = await self._call("GET", "logs", rk, rk.path(namespace, pod, "log"), query=query, identity=identity)
+        reply = await self._call("GET", "logs", rk, path, query=query, identity=identity)
         return reply.body.decode(errors="replace")
 
     async def version(self) -> dict[str, Any]:
-        reply = await self._transport.request("GET", "/version", verb="get", kind="Version")
+        reply = await self._transport.request("GET", VERSION, verb="get", kind="Version")
         if reply.status >= 400:
             raise status_error(self.name, reply.status, reply.body)
         data = reply.json()
@@ -239,7 +260,7 @@ class ClusterClient:
         seconds = timeout_seconds or self.options.watch_timeout
         query = _query(watch="1", allowWatchBookmarks="true", timeoutSeconds=seconds,
                        resourceVersion=resource_version, labelSelector=label_selector, fieldSelector=field_selector)
-        async with self._transport.stream(rk.path(namespace), kind=rk.kind, query=query,
+        async with self._transport.stream(CollectionPath(rk, namespace), kind=rk.kind, query=query,
                                           read_timeout=seconds + self.options.timeout,
                                           identity=resolve_identity(identity)) as response:
             events = self._events(rk, response)

@@ -13,6 +13,7 @@ from .client import ClusterClient
 from .feed import Feeds
 from .kubeconfig import ClusterConnection
 from .resources import ResourceKind, resolve_kind
+from .secret_policy import leaving_all
 from .transport import ClientOptions
 
 log = logging.getLogger("fleetgraph.k8s")
@@ -49,6 +50,10 @@ class Gateway:
     async def unregister(self, cluster_id: str) -> None:
         await self._shutdown(*self._detach(cluster_id))
 
+    def clients(self) -> dict[str, ClusterClient]:
+        """The clusters registered now, by ID (a copy)."""
+        return dict(self._clients)
+
     def client(self, cluster_id: str) -> ClusterClient:
         try:
             return self._clients[cluster_id]
@@ -64,6 +69,13 @@ class Gateway:
         if cache is None:
             cache = self._caches[key] = ResourceCache(client, rk, self.cache_options, feeds=self.feeds)
         return cache
+
+    async def objects(self, cluster_id: str, kind: str | ResourceKind) -> list[dict[str, Any]]:
+        """The cached objects of a kind as they may leave the gateway: Secrets redacted by the Secret
+        policy (``secret_policy``). ``cache(...).items()`` hands out what the cluster holds, for
+        watching, warming and the request loaders (``resolvers.kube.items`` redacts what they read)."""
+        cache = self.cache(cluster_id, kind)
+        return leaving_all(cache.kind, await cache.items())
 
     def caches(self, cluster_id: str | None = None) -> list[ResourceCache]:
         return [c for (cid, _, _), c in self._caches.items() if cluster_id in (None, cid)]

@@ -91,8 +91,9 @@ class Kubeconfig:
         ctx = self.context(context)
         cluster, user = self.clusters[ctx.cluster], self.users.get(ctx.user, {})
         if ctx.auth in ("exec", "auth-provider"):
-            raise _bad(f"context {ctx.name!r} uses an {ctx.auth} plugin; plugins are not supported, "
-                       "use a service account token or a client certificate")
+            raise _bad(f"user {ctx.user!r} (of context {ctx.name!r}) uses an {ctx.auth} plugin, which would run "
+                       "a command or call a service from this server; use a service account token or a client "
+                       "certificate", user=ctx.user)
         if ctx.auth == "basic":
             raise _bad(f"context {ctx.name!r} uses basic authentication, which Kubernetes no longer supports")
         for key, what in _FILE_KEYS.items():

@@ -1,7 +1,8 @@
 """Kubernetes resource kinds: where each lives in the API and how users may name it.
 
 Built-in kinds are known statically; custom resources are found per cluster through
-``ClusterClient.discover_kind`` because each cluster serves its own CRDs.
+``ClusterClient.discover_kind`` because each cluster serves its own CRDs. The URL paths of a
+kind's objects are built by ``app.k8s.paths``.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from app.errors import BadUserInput
+
+from .names import LABEL, SUBDOMAIN, problem
 
 
 @dataclass(frozen=True)
@@ -32,22 +34,6 @@ class ResourceKind:
     def qualified(self) -> str:
         """``plural.group`` as kubectl prints it (``deployments.apps``), ``plural`` for the core group."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
-
-    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
-        """The URL path of a collection, an object or an object's subresource.
-
-        ``namespace`` is ignored for cluster-scoped kinds, and leaving it out for a namespaced
-        kind addresses the collection across all namespaces.
-        """
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced and namespace:
-            base += f"/namespaces/{quote(namespace, safe='')}"
-        base += f"/{self.plural}"
-        if name is not None:
-            base += f"/{quote(name, safe='')}"
-            if subresource:
-                base += f"/{subresource}"
-        return base
 
     def names(self) -> set[str]:
         """Every lower-case name this kind answers to."""
@@ -127,6 +113,8 @@ def kind_from_crd(crd: Mapping[str, Any]) -> ResourceKind | None:
     if not versions or not isinstance(names, dict) or not names.get("kind") or not names.get("plural"):
         return None
     version = next((v for v in versions if v.get("storage")), versions[0])
+    if not valid_segments(spec.get("group", ""), version.get("name"), names["plural"]):
+        return None  # would not stay within its own segments of a URL path
     return ResourceKind(
         kind=str(names["kind"]),
         group=str(spec.get("group", "")),
@@ -135,4 +123,11 @@ def kind_from_crd(crd: Mapping[str, Any]) -> ResourceKind | None:
         namespaced=spec.get("scope", "Namespaced") == "Namespaced",
         singular=str(names.get("singular") or str(names["kind"]).lower()),
         short_names=tuple(str(s) for s in names.get("shortNames") or ()),
+    )
+
+
+def valid_segments(group: object, version: object, plural: object) -> bool:
+    """Whether a group, version and plural are what Kubernetes allows: each stays one URL path segment."""
+    return (group == "" or problem(group, SUBDOMAIN) is None) and all(
+        problem(part, LABEL) is None for part in (version, plural)
     )

@@ -11,6 +11,10 @@ a timeout is not retried either, since the same wait would follow.
 Watches take a token and pass the breaker to open, but no concurrency slot: they last minutes.
 Their tokens come from a bucket of their own, so the watches a cold dashboard opens right after
 its LISTs never delay the LISTs that the request is waiting for.
+
+Connections: with ``ClientOptions.outbound`` set, every connection (redirects included) goes only
+to an address the outbound policy allows, checked at connect time (``app.k8s.connector``); a
+refusal is not retried. Why a cluster could not be reached goes to the log, not to the caller.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import random
 import tempfile
@@ -35,11 +40,16 @@ from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 
 from app.errors import AppError, UpstreamTimeout, UpstreamUnavailable
+from app.outbound import OutboundPolicy
 
+from .connector import install, refused
 from .identity import Identity
 from .kubeconfig import ClusterConnection
+from .paths import ApiPath, CollectionPath, FixedPath, ObjectPath
 from .status import parse_status, retry_after, status_error
 from .throttle import TokenBucket
+
+log = logging.getLogger("fleetgraph.k8s")
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class ClientOptions:
     watch_timeout: int = 300  # server-side timeoutSeconds of one watch request
     impersonate: bool = True  # send Impersonate-* headers for the caller's identity
     user_agent: str = "fleetgraph"
+    outbound: OutboundPolicy | None = None  # the policy for tenants' addresses; None: any (operator-chosen)
 
 
 @dataclass
@@ -125,6 +136,7 @@ class Transport:
                  breakers: AsyncCircuitBreakerFactory | None = None) -> None:
         self.name, self.connection, self.options = name, connection, options
         self.calls: Counter[tuple[str, str]] = Counter()
+        self.errors = 0  # requests and watches that failed: unreachable, timed out, 5xx, circuit open
         self._files = _Files()
         self._config = configuration(connection, self._files)
         self._api: k8s.ApiClient | None = None
@@ -140,6 +152,7 @@ class Transport:
         if self._api is None:
             self._api = k8s.ApiClient(self._config)
             self._api.user_agent = self.options.user_agent
+            install(self._api, self._config, self.options.outbound)
         return self._api
 
     async def close(self) -> None:
@@ -168,8 +181,9 @@ class Transport:
                 headers.add(key, value)
         return headers
 
-    async def request(self, method: str, path: str, *, verb: str, kind: str, query: list[tuple[str, str]] | None = None,
-                      body: Any = None, content_type: str | None = None, identity: Identity | None = None) -> Reply:
+    async def request(self, method: str, path: ApiPath, *, verb: str, kind: str,
+                      query: list[tuple[str, str]] | None = None, body: Any = None, content_type: str | None = None,
+                      identity: Identity | None = None) -> Reply:
         """One call, retried when it is a read; a 4xx answer is returned, anything else raises."""
         attempts = 1 + (max(0, self.options.retries) if method == "GET" else 0)
         for attempt in range(attempts):
@@ -187,7 +201,7 @@ class Transport:
         ceiling = min(self.options.backoff_max, self.options.backoff_base * 2 ** attempt)
         return ceiling * random.uniform(0.5, 1.0)
 
-    async def _attempt(self, method: str, path: str, verb: str, kind: str, query: list[tuple[str, str]] | None,
+    async def _attempt(self, method: str, path: ApiPath, verb: str, kind: str, query: list[tuple[str, str]] | None,
                        body: Any, content_type: str | None, identity: Identity | None) -> Reply:
         deadline = time.monotonic() + self.options.timeout
         try:
@@ -197,6 +211,9 @@ class Transport:
             raise self._timeout("waiting for a free connection") from None
         try:
             reply = await self._guarded(method, path, verb, kind, query, body, content_type, identity, deadline)
+        except _Failure:
+            self.errors += 1
+            raise
         finally:
             self._slots.release()
         if reply.status == 429:
@@ -204,7 +221,7 @@ class Transport:
             raise _Failure(error, retry=True, wait=retry_after(reply.headers, parse_status(reply.body)))
         return reply
 
-    async def _guarded(self, method: str, path: str, verb: str, kind: str, query: list[tuple[str, str]] | None,
+    async def _guarded(self, method: str, path: ApiPath, verb: str, kind: str, query: list[tuple[str, str]] | None,
                        body: Any, content_type: str | None, identity: Identity | None, deadline: float) -> Reply:
         try:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
@@ -218,9 +235,9 @@ class Transport:
         except TimeoutError:
             raise _Failure(self._timeout(), retry=False) from None
         except aiohttp.ClientError as exc:
-            raise _Failure(self._unreachable(exc), retry=True) from None
+            raise _Failure(self._unreachable(exc), retry=not refused(exc)) from None
 
-    async def _exchange(self, method: str, path: str, query: list[tuple[str, str]] | None,
+    async def _exchange(self, method: str, path: ApiPath, query: list[tuple[str, str]] | None,
                         headers: CIMultiDict[str], body: Any, deadline: float) -> Reply:
         timeout = aiohttp.ClientTimeout(total=max(0.001, deadline - time.monotonic()))
         response = await self.api.rest_client.request(
@@ -237,7 +254,7 @@ class Transport:
         return Reply(response.status, response.headers, data)
 
     @contextlib.asynccontextmanager
-    async def stream(self, path: str, *, kind: str, query: list[tuple[str, str]], read_timeout: float,
+    async def stream(self, path: ApiPath, *, kind: str, query: list[tuple[str, str]], read_timeout: float,
                      identity: Identity | None = None) -> AsyncIterator[aiohttp.ClientResponse]:
         """An open streaming GET (a watch); a non-200 answer raises its mapped error."""
         try:
@@ -249,12 +266,16 @@ class Transport:
                 async with asyncio.timeout(self.options.timeout):  # for the answer; the stream may then last
                     response, refused = await self._open(path, query, headers, read_timeout)
         except OpenedState:
+            self.errors += 1
             raise self._circuit_open() from None
         except TimeoutError:
+            self.errors += 1
             raise self._timeout() from None
         except aiohttp.ClientError as exc:
+            self.errors += 1
             raise self._unreachable(exc) from None
         except _Failure as failure:
+            self.errors += 1
             raise failure.error from None
         if refused is not None:
             raise refused
@@ -263,7 +284,7 @@ class Transport:
         finally:
             response.close()
 
-    async def _open(self, path: str, query: list[tuple[str, str]], headers: CIMultiDict[str],
+    async def _open(self, path: ApiPath, query: list[tuple[str, str]], headers: CIMultiDict[str],
                     read_timeout: float) -> tuple[aiohttp.ClientResponse, AppError | None]:
         """The open response, or the error a 4xx answer maps to (returned: it is no breaker failure)."""
         timeout = aiohttp.ClientTimeout(total=None, connect=self.options.timeout,
@@ -282,15 +303,22 @@ class Transport:
             raise _Failure(error, retry=False)
         return response, error
 
-    def _url(self, path: str, query: list[tuple[str, str]] | None) -> str:
-        """The full URL; headers go as a multidict so that ``Impersonate-Group`` can repeat."""
-        return self.connection.server + path + (f"?{urlencode(query)}" if query else "")
+    def _url(self, path: ApiPath, query: list[tuple[str, str]] | None) -> str:
+        """The full URL, from a path whose parts were checked when it was made (``app.k8s.paths``).
+
+        Headers go as a multidict so that ``Impersonate-Group`` can repeat.
+        """
+        if not isinstance(path, CollectionPath | ObjectPath | FixedPath):
+            raise TypeError(f"a request path must be built by app.k8s.paths, not {type(path).__name__}")
+        return self.connection.server.rstrip("/") + str(path) + (f"?{urlencode(query)}" if query else "")
 
     def _timeout(self, doing: str = "answering") -> UpstreamTimeout:
         return UpstreamTimeout(f"cluster {self.name} timed out {doing} (limit {self.options.timeout:g}s)")
 
     def _unreachable(self, exc: BaseException) -> UpstreamUnavailable:
-        return UpstreamUnavailable(f"cluster {self.name} is unreachable: {exc.__class__.__name__}: {exc}")
+        """The same error whatever failed (refused address, closed port, TLS): the detail is logged only."""
+        log.info("cluster %s is unreachable: %s: %s", self.name, exc.__class__.__name__, exc)
+        return UpstreamUnavailable(f"cluster {self.name} is unreachable")
 
     def _circuit_open(self) -> UpstreamUnavailable:
         return UpstreamUnavailable(

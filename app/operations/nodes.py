@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.db.models import Cluster, NodePool
 from app.errors import AppError, NotFound
+from app.k8s import names
 from app.k8s.client import ClusterClient
 from app.operations.provider import PhaseContext, PhaseFailed
 from loaders.clusters import ensure_registered
@@ -102,6 +103,9 @@ class NodeMaintenance:
 
     async def run_phase(self, phase: str, ctx: PhaseContext) -> None:
         node = str(ctx.params["node"])
+        problem = names.problem(node, names.rule_for("Node"))
+        if problem is not None:  # it also goes into a field selector: no ',' or '=' may slip in
+            raise PhaseFailed(f"the node name {node!r} {problem}")
         if phase == "cordon":
             await cordon(ctx, node)
         elif phase == "evict-pods":

@@ -3,17 +3,23 @@
 A user's mistake (wrong password, refused port, unknown host, silence, bad key) is reported as an
 unsuccessful result with a one-line message, never raised. Nothing from `~/.ssh` is read: no config,
 no default keys, no agent, no known_hosts file (see `host_keys` for the host key policy).
+
+With an outbound policy (`app.outbound`), a node's address is resolved once, checked, and the
+checked IP is the one connected to. Until an SSH server has answered, every failure (an address the
+policy refuses, a closed port, silence, an unknown name, something that is not SSH) reads the same,
+so the result says nothing about what listens at an address; the detail goes to the server log.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import asyncssh
 
+from app.outbound import OutboundPolicy
 from app.provisioning.checks import blocking_failures, node_checks
 from app.provisioning.facts import INSPECT_SCRIPT, NodeFacts, parse_inspection
 from app.provisioning.host_keys import PROCESS_HOST_KEYS, HostKeyMemory
@@ -22,6 +28,7 @@ from app.provisioning.models import Check, PreflightResult, SshCredentials, SshN
 __all__ = ["Check", "PreflightResult", "SshCredentials", "SshNode", "preflight", "preflight_all"]
 
 DEFAULT_REQUIRED_PORTS: tuple[int, ...] = (6443, 2379, 2380, 10250)
+log = logging.getLogger("fleetgraph.ssh")
 
 
 class _PreflightClient(asyncssh.SSHClient):
@@ -45,6 +52,7 @@ async def preflight(
     timeout: float = 10.0,  # noqa: ASYNC109 - a limit per step (connect, inspect), not one deadline
     required_ports: tuple[int, ...] = DEFAULT_REQUIRED_PORTS,
     host_keys: HostKeyMemory | None = None,
+    policy: OutboundPolicy | None = None,
 ) -> PreflightResult:
     where = f"{node.ip_address}:{node.ssh_port}"
     login = f"{credentials.username}@{where}"
@@ -55,7 +63,7 @@ async def preflight(
     client = _PreflightClient(host_keys or PROCESS_HOST_KEYS, node.ip_address, node.ssh_port)
     try:
         async with asyncio.timeout(timeout):
-            conn = await connect(node, credentials.username, auth, client, timeout)
+            conn = await connect(node, credentials.username, auth, client, timeout, policy)
     except Exception as exc:  # every connection failure becomes a result; bugs are re-raised below
         message, checks = _connection_failure(exc, node, login, timeout, client.rejected_key)
         return _failed(node, message, *checks)
@@ -77,22 +85,38 @@ async def preflight(
 
 
 async def connect(
-    node: SshNode, username: str, auth: dict[str, Any], client: _PreflightClient, timeout: float  # noqa: ASYNC109
+    node: SshNode,
+    username: str,
+    auth: dict[str, Any],
+    client: _PreflightClient,
+    timeout: float,  # noqa: ASYNC109
+    policy: OutboundPolicy | None = None,
 ) -> asyncssh.SSHClientConnection:
-    """An SSH connection that reads nothing from `~/.ssh` and checks the host key with `client`."""
-    return await asyncssh.connect(
-        node.ip_address,
-        node.ssh_port,
-        client_factory=lambda: client,
-        username=username,
-        known_hosts=([], [], []),
-        config=None,
-        agent_path=None,
-        x509_trusted_certs=None,
-        connect_timeout=timeout,
-        login_timeout=timeout,
-        **auth,
-    )
+    """An SSH connection that reads nothing from `~/.ssh` and checks the host key with `client`.
+
+    With a `policy`, the node's address is resolved and checked first, and only the allowed IPs are
+    tried, in order (`OutboundRefused` when there are none)."""
+    hosts = [node.ip_address] if policy is None else await policy.addresses(node.ip_address, node.ssh_port)
+    failure: OSError | None = None
+    for host in hosts:
+        try:
+            return await asyncssh.connect(
+                host,
+                node.ssh_port,
+                client_factory=lambda: client,
+                username=username,
+                known_hosts=([], [], []),
+                config=None,
+                agent_path=None,
+                x509_trusted_certs=None,
+                connect_timeout=timeout,
+                login_timeout=timeout,
+                **auth,
+            )
+        except OSError as exc:  # this address did not answer; the next one may
+            failure = exc
+    assert failure is not None
+    raise failure
 
 
 async def preflight_all(
@@ -103,17 +127,33 @@ async def preflight_all(
     timeout: float = 10.0,  # noqa: ASYNC109 - passed on to each node's preflight
     required_ports: tuple[int, ...] = DEFAULT_REQUIRED_PORTS,
     host_keys: HostKeyMemory | None = None,
+    policy: OutboundPolicy | None = None,
+    seconds: float | None = None,
 ) -> list[PreflightResult]:
-    """Preflight every node, at most `concurrency` at a time; results are in the nodes' order."""
+    """Preflight every node, at most `concurrency` at a time; results are in the nodes' order.
+
+    `seconds` is one deadline for all of them: a node not done by then is reported unreachable."""
     limit = asyncio.Semaphore(max(1, concurrency))
+    deadline = None if seconds is None else asyncio.get_running_loop().time() + seconds
 
     async def one(node: SshNode) -> PreflightResult:
-        async with limit:
-            return await preflight(
-                node, credentials, timeout=timeout, required_ports=required_ports, host_keys=host_keys
-            )
+        try:
+            async with asyncio.timeout_at(deadline), limit:
+                return await preflight(
+                    node, credentials, timeout=timeout, required_ports=required_ports, host_keys=host_keys,
+                    policy=policy,
+                )
+        except TimeoutError:
+            log.info("SSH preflight of %s:%s cut short by the request's deadline", node.ip_address, node.ssh_port)
+            message = unreachable(node)
+            return _failed(node, message, Check("reachable", False, message))
 
     return list(await asyncio.gather(*(one(node) for node in nodes)))
+
+
+def unreachable(node: SshNode) -> str:
+    """The one message for every failure before an SSH server has answered."""
+    return f"Could not reach an SSH server at {node.ip_address}:{node.ssh_port}"
 
 
 async def _auth_options(credentials: SshCredentials, login: str) -> dict[str, Any] | str:
@@ -150,16 +190,10 @@ def _connection_failure(
         return message, (answered, Check("authenticated", False, message))
     if rejected_key:
         message = f"Host key of {where} differs from the one seen before; refusing to connect"
-    elif isinstance(exc, TimeoutError):
-        message = f"Timed out after {timeout:g}s connecting to {where}"
-    elif isinstance(exc, ConnectionRefusedError):
-        message = f"Connection refused by {where}"
-    elif isinstance(exc, socket.gaierror):
-        message = f"Unknown host {node.ip_address}"
-    elif isinstance(exc, OSError):
-        message = f"Cannot connect to {where}: {exc.strerror or exc}"
-    elif isinstance(exc, asyncssh.Error):
-        message = f"SSH connection to {where} failed: {exc.reason}"
+    elif isinstance(exc, OSError | asyncssh.Error):  # timeouts and the policy's refusals included
+        detail = exc.reason if isinstance(exc, asyncssh.Error) else str(exc) or f"no answer within {timeout:g}s"
+        log.info("SSH connection to %s failed: %s: %s", where, type(exc).__name__, detail)
+        message = unreachable(node)
     elif isinstance(exc, ValueError):
         message = f"Invalid connection settings for {login}: {exc}"
     else:

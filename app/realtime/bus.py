@@ -82,6 +82,11 @@ class RealtimeBus:
                 fanout.task.cancel()
                 await asyncio.gather(fanout.task, return_exceptions=True)
 
+    def listening(self, channel: str) -> int:
+        """How many of this process's listeners receive whatever is published on ``channel`` from now on."""
+        fanout = self._local.get(channel)
+        return len(fanout.listeners) if fanout is not None and fanout.ready.is_set() else 0
+
     async def _read(self, fanout: _Fanout) -> None:
         async with self.subscribe(fanout.channel) as messages:
             fanout.ready.set()

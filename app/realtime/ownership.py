@@ -13,6 +13,10 @@ cluster, a cache subscribes to its kind's changes, wants the kind for as long as
 opens no watch; when this replica takes the cluster over, its following caches are told to
 re-list and watch themselves, the publisher listening to them from then on.
 
+The lock connection names itself ``OWNERSHIP_APPLICATION`` (PostgreSQL's ``application_name``):
+``pg_stat_activity`` and ``pg_locks`` then show which replica holds a cluster's lock, and when the
+others last asked for it.
+
 With SQLite or the in-memory bus there is one process: every want is served locally.
 """
 
@@ -34,6 +38,7 @@ from app.realtime.publisher import WatchPublisher
 log = logging.getLogger("fleetgraph.realtime")
 WANT_CHANNEL = "k8s.want"
 FOLLOW_QUEUE = 10_000  # objects a following cache may lag behind by before it re-lists
+OWNERSHIP_APPLICATION = "fleetgraph watch ownership"
 
 
 class LocalWatches:
@@ -120,7 +125,7 @@ class SharedWatches:
     async def start(self) -> None:
         import asyncpg
 
-        self._conn = await asyncpg.connect(self.dsn)
+        self._conn = await asyncpg.connect(self.dsn, server_settings={"application_name": OWNERSHIP_APPLICATION})
         self._tasks = [
             asyncio.create_task(self._listen(), name="watch-wants"),
             asyncio.create_task(self._loop(), name="watch-ownership"),

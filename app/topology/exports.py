@@ -18,7 +18,7 @@ import resvg_py
 
 from app.topology.layout import NODE_HEIGHT, NODE_WIDTH, Position
 from app.topology.model import edge_record
-from app.topology.svg import FILL, STROKE, canvas, clean, to_svg
+from app.topology.svg import FILL, STROKE, canvas, clean, kind_label, to_svg
 
 __all__ = ["to_json", "to_svg", "to_png", "to_drawio", "to_graphml"]
 
@@ -36,7 +36,7 @@ def to_json(graph: nx.MultiDiGraph, positions: Mapping[str, Position],
         nodes.append({
             "id": node, "kind": attrs["kind"], "name": attrs["name"], "namespace": attrs["namespace"],
             "labels": dict(attrs["labels"]), "status": attrs["status"], "missing": attrs.get("missing", False),
-            "x": x, "y": y,
+            "hidden": attrs.get("hidden", False), "x": x, "y": y,
         })
     edges = sorted((edge_record(u, v, attrs) for u, v, attrs in graph.edges(data=True)), key=lambda e: e["id"])
     extra = dict(meta or {})
@@ -77,7 +77,7 @@ def to_drawio(graph: nx.MultiDiGraph, positions: Mapping[str, Position]) -> str:
         if attrs.get("missing"):
             style += "dashed=1;"
         cell = ET.SubElement(root, "mxCell", {
-            "id": cells[node], "value": clean(f"{attrs['kind']}\n{attrs['name']}"), "style": style, "vertex": "1",
+            "id": cells[node], "value": clean(f"{kind_label(attrs)}\n{attrs['name']}"), "style": style, "vertex": "1",
             "parent": "1",
         })
         x, y = positions[node]

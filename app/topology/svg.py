@@ -1,8 +1,9 @@
 """The topology drawn as SVG: boxes coloured by status at the layout's positions, arrows between.
 
 Built with ElementTree, so every name is escaped; characters XML cannot hold at all are dropped.
-Implicit edges are dashed, placeholders (missing objects) have a dashed border; each box and
-arrow carries a ``<title>`` with the full id, shown as a tooltip.
+Implicit edges are dashed, placeholders (missing objects) have a dashed border, a hidden Secret
+(one the reader may not open) says so under its kind; each box and arrow carries a ``<title>``
+with the full id, shown as a tooltip.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ def clean(text: object) -> str:
 
 def short(name: str, limit: int = MAX_NAME) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "\u2026"
+
+
+def kind_label(attrs: Mapping[str, object]) -> str:
+    """The line above a node's name: its kind, and whether it is hidden from the reader."""
+    kind = str(attrs.get("kind", ""))
+    return f"{kind} (hidden)" if attrs.get("hidden") else kind
 
 
 def canvas(positions: Mapping[str, Position]) -> tuple[int, int, float, float]:
@@ -109,7 +116,7 @@ def _node(parent: ET.Element, node: str, attrs: Mapping[str, object], centre: Po
         "x": f"{centre[0]:.1f}", "y": f"{centre[1] - 5:.1f}", "text-anchor": "middle", "font-size": "10",
         "fill": "#5b6475",
     })
-    kind.text = clean(attrs.get("kind", ""))
+    kind.text = clean(kind_label(attrs))
     name = ET.SubElement(group, "text", {
         "x": f"{centre[0]:.1f}", "y": f"{centre[1] + 11:.1f}", "text-anchor": "middle", "font-size": "12",
         "fill": "#1d2330",

@@ -15,10 +15,12 @@ from typing import Any
 import httpx
 import pytest_asyncio
 
+from app.services import Services
 from kubesim.fleet import start_fleet
 from tests.support.api import Api, TenantUsers, make_tenant
 from tests.support.cluster_writes import Setup
 from tests.support.clusters import REGISTER
+from tests.support.waiting import watches_open
 from tests.test_insights_unit import make_certificate
 
 CLUSTER = "cluster-0"
@@ -376,9 +378,9 @@ async def test_search_across_kinds(api: Api, setup: Setup) -> None:
         assert await api.code(query, variables, viewer) == "BAD_USER_INPUT"
 
 
-async def test_every_insight_once_warm_costs_no_call(api: Api, setup: Setup) -> None:
+async def test_every_insight_once_warm_costs_no_call(api: Api, setup: Setup, services: Services) -> None:
     await api.ok(ALL, {"i": setup.cluster_id}, setup.tenant.tokens["viewer"])
-    await asyncio.sleep(0.3)  # the watches of kinds listed just now are open after this
+    await watches_open(services.gateway, setup.cluster_id)  # of the kinds listed just now, too
     setup.fleet.cluster(CLUSTER).control.counters.clear()
     warm = await api.ok(ALL, {"i": setup.cluster_id}, setup.tenant.tokens["viewer"])
     assert calls(setup) == {} and warm["cluster"]["insights"]["loadBalancer"]["provider"] == "metallb"

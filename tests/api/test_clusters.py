@@ -11,8 +11,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from app.services import Services
 from kubesim.fleet import Fleet, start_fleet
 from tests.support.api import Api, TenantUsers, make_tenant
+from tests.support.waiting import watches_open
 
 REGISTER = """mutation($t:ID!,$in:RegisterClusterInput!){ registerCluster(tenantId:$t,input:$in){
   id name status provider version serverUrl tenantId } }"""
@@ -24,7 +26,8 @@ DASHBOARD = """query($i:ID!){ cluster(id:$i){ id name
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def kube() -> AsyncIterator[Fleet]:
+async def kube(database_url: str) -> AsyncIterator[Fleet]:
+    """The module's clusters, per database backend: the tests change them."""
     async with start_fleet(2, profile="small", seed=11, control=True) as fleet:
         yield fleet
 
@@ -107,7 +110,7 @@ async def test_unreachable_cluster_is_refused_at_registration(api: Api, provider
 
 
 async def test_cold_dashboard_lists_once_per_kind_and_warm_costs_nothing(
-    registered: tuple[TenantUsers, list[str]], api: Api, kube: Fleet
+    registered: tuple[TenantUsers, list[str]], api: Api, kube: Fleet, services: Services
 ) -> None:
     tenant, ids = registered
     control = kube.cluster("cluster-1").control
@@ -120,7 +123,7 @@ async def test_cold_dashboard_lists_once_per_kind_and_warm_costs_nothing(
     assert cold["summary"]["nodes"] == len(cold["nodes"]) >= 2
     assert cold["summary"]["pods"] >= cold["summary"]["runningPods"] > 0
     assert {w["kind"] for w in cold["workloads"]} >= {"Deployment", "StatefulSet"}
-    await asyncio.sleep(0.3)  # the watches are open now; only they may have been added since
+    await watches_open(services.gateway, ids[1])  # only they may have called the cluster since
     control.counters.clear()
     warm = (await api.ok(DASHBOARD, {"i": ids[1]}, tenant.tokens["viewer"]))["cluster"]
     assert {k: v for k, v in control.counters.items() if not k.startswith("watch ")} == {}

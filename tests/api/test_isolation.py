@@ -5,19 +5,49 @@ admin gets NOT_FOUND, worded exactly as for a missing ID; a role that is too wea
 FORBIDDEN; the role that is allowed passes the permission gate; and a refused attempt writes
 nothing. Provider-only fields refuse every tenant role, and every protected field refuses an
 anonymous caller. A schema field without an entry here fails `test_every_root_field_is_classified`.
+
+The schema itself is enumerated too: every field of every type reachable from the roots that
+reaches data (a root field, or one with a resolver of its own) must declare a check, every
+`clusterId` argument (at any depth of an input) must be named by a per-cluster check, and
+`node(id)` must read each kind as that kind's own field does. Deliberately open fields are
+listed in OPEN, each with its reason.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import strawberry
+from graphql import (
+    GraphQLArgument,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLUnionType,
+    get_named_type,
+)
+from strawberry.permission import BasePermission
 
 from app.ids import new_id
 from kubesim.fleet import Fleet, start_fleet
+from schema import nodes as node_schema
+from schema.permissions import (
+    READS,
+    ClusterPermission,
+    ReadsById,
+    SignedIn,
+    requires_on_cluster,
+    requires_on_source_cluster,
+)
+from schema.root import CONFIG, Mutation, Query, Subscription
 from tests.support.api import PASSWORD, Api, TenantUsers
 
 Vars = Callable[[str, str], dict[str, Any]]
@@ -43,6 +73,7 @@ class Targets:
     operation: str
     template: str
     managed_cluster: str
+    snapshot: str
     before: dict[str, Any]  # tenant_a's state before any attempt of this module
 
 
@@ -295,7 +326,13 @@ MATRIX: list[Case] = [
     _on_cluster("topologyOrphans", 'namespace:"shop"', weak=None, kind="query"),
     _on_cluster("topologyExport", "format:SVG", weak=None, kind="query"),
     _on_cluster("topologySnapshots", "", weak=None, kind="query"),
-    _on_cluster("saveTopologySnapshot", 'name:"before"', weak=None),
+    _on_cluster("saveTopologySnapshot", 'name:"before"'),
+    _by_id(
+        "deleteTopologySnapshot",
+        "mutation($i:ID!){ deleteTopologySnapshot(id:$i){ ok } }",
+        lambda x: x.snapshot,
+        "topology_snapshot",
+    ),
     Case(
         "projectTopology",
         """query($t:ID!,$i:ID!){ projectTopology(tenantId:$t, namespaces:[{clusterId:$i, namespace:"shop"}]){
@@ -316,6 +353,17 @@ MATRIX: list[Case] = [
     ),
     # operations: everyone reads them; retrying or cancelling takes clusters:write
     _listing("operations", "query($t:ID!){ operations(tenantId:$t){ totalCount nodes { id } } }", weak=None),
+    Case(
+        "operations",
+        "query($t:ID!,$i:ID!){ operations(tenantId:$t, clusterId:$i){ totalCount } }",
+        lambda t, i: {"t": t, "i": i},
+        target=lambda x: x.cluster,
+        kind="cluster",
+        tenant_arg=True,
+        weak=None,
+        allowed="viewer",
+        label="operations:cluster",
+    ),
     _by_id(
         "operation", "query($i:ID!){ operation(id:$i){ id status } }", lambda x: x.operation, "operation", weak=None
     ),
@@ -429,6 +477,11 @@ async def _create_targets(api: Api, tenant: TenantUsers, kubeconfig: str) -> dic
     managed_cluster = (await api.ok("query($i:ID!){ operation(id:$i){ clusterId } }", {"i": operation}, operator))[
         "operation"
     ]["clusterId"]
+    saved = await api.ok(
+        'mutation($c:ID!){ saveTopologySnapshot(clusterId:$c, name:"kept"){ id } }',
+        {"c": cluster["registerCluster"]["id"]},
+        operator,
+    )
     audit = (await api.ok("{ auditLogs(first:1) { nodes { id tenantId } } }", token=admin))["auditLogs"]["nodes"]
     assert audit[0]["tenantId"] == tenant.id
     return {
@@ -444,6 +497,7 @@ async def _create_targets(api: Api, tenant: TenantUsers, kubeconfig: str) -> dic
         "operation": operation,
         "template": template["createClusterTemplate"]["id"],
         "managed_cluster": managed_cluster,
+        "snapshot": saved["saveTopologySnapshot"]["id"],
     }
 
 
@@ -468,6 +522,7 @@ SNAPSHOT = """query($t:ID!,$u:ID!,$c:ID!){
   roles { id name description scope permissions }
   clusters(tenantId:$t){ totalCount nodes { id name description region tags } }
   cluster(id:$c){ namespaces { name } }
+  topologySnapshots(clusterId:$c){ id name }
   operations(tenantId:$t, first:100){ totalCount nodes { id status phases { status } } }
   clusterTemplates(tenantId:$t){ id name description spec }
 }"""
@@ -633,3 +688,179 @@ async def test_every_root_field_is_classified(api: Api) -> None:
     classified = {c.field for c in MATRIX} | set(PROVIDER_ONLY) | set(SELF_SERVICE) | PUBLIC
     assert fields - classified == set(), "add these fields to the isolation matrix (or an allow-list)"
     assert classified - fields == set(), "these entries name fields the schema no longer has"
+
+
+# ---- the schema, enumerated -----------------------------------------------------------------
+
+ROOTS = ("Query", "Mutation", "Subscription")
+
+# Fields that reach data without a declared check of their own, each with the reason.
+OPEN: dict[str, str] = {
+    **{f"Mutation.{name}": "public: takes credentials, not a principal" for name in PUBLIC},
+    "*Connection.nodes": "the page its connection's field authorised, without the edges around it",
+    "Cluster.insights": "no data of its own: every ClusterInsights field checks the cluster",
+    "Cluster.nodePools": "the node pools stored with the cluster, which the field returning it authorised",
+    "User.tenant": "the tenant of a user the field returning it authorised, through the tenant-scoped loader",
+    "User.clusterRoles": "the per-cluster roles of a user the field returning it authorised",
+    "Operation.logs": "the log of an operation the field returning it authorised",
+}
+# Fields with a clusterId argument that no per-cluster check names, each with the reason.
+CLUSTER_ARGUMENTS_OPEN: dict[str, str] = {
+    "Mutation.setClusterRole": "grants a role on the cluster: an act on the user (users:write); the "
+    "resolver checks the cluster is one of the tenant's",
+}
+
+
+def reachable_fields(graphql: Any) -> Iterator[tuple[str, GraphQLField]]:
+    """("Type.field", field) for every field of every type reachable from the roots, an interface's
+    implementations included."""
+    pending: list[GraphQLNamedType] = [t for t in (graphql.query_type, graphql.mutation_type,
+                                                   graphql.subscription_type) if t is not None]
+    seen: set[str] = set()
+    while pending:
+        named = pending.pop()
+        if named.name in seen:
+            continue
+        seen.add(named.name)
+        if isinstance(named, GraphQLInterfaceType | GraphQLUnionType):
+            pending.extend(graphql.get_possible_types(named))
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            for name, field in named.fields.items():
+                pending.append(get_named_type(field.type))
+                yield f"{named.name}.{name}", field
+
+
+def declared(field: GraphQLField) -> list[type[BasePermission]]:
+    return list(field.extensions["strawberry-definition"].permission_classes)
+
+
+def is_open(name: str, allowed: dict[str, str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in allowed)
+
+
+def undeclared(schema: strawberry.Schema, allowed: dict[str, str]) -> list[str]:
+    """Fields that reach data (a root field, or one with a resolver of its own) without a declared check."""
+    found = []
+    for name, field in reachable_fields(schema._schema):
+        reaches_data = name.split(".")[0] in ROOTS or field.extensions["strawberry-definition"].base_resolver
+        if reaches_data and not declared(field) and not is_open(name, allowed):
+            found.append(name)
+    return sorted(found)
+
+
+def cluster_arguments(arguments: dict[str, GraphQLArgument]) -> list[str]:
+    """The python paths of every clusterId argument, inside inputs too (`left.cluster_id`)."""
+    found: list[str] = []
+
+    def walk(kind: GraphQLInputType, path: list[str], inputs: frozenset[str]) -> None:
+        named = get_named_type(kind)
+        if isinstance(named, GraphQLInputObjectType):
+            if named.name not in inputs:
+                for field in named.fields.values():
+                    python = field.extensions["strawberry-definition"].python_name
+                    walk(field.type, [*path, python], inputs | {named.name})
+        elif path[-1] == "cluster_id":
+            found.append(".".join(path))
+
+    for argument in arguments.values():
+        walk(argument.type, [argument.extensions["strawberry-definition"].python_name], frozenset())
+    return found
+
+
+def unchecked_clusters(schema: strawberry.Schema, allowed: dict[str, str]) -> list[str]:
+    """`Type.field(path)` for each clusterId argument that no per-cluster check of the field names."""
+    found = []
+    for name, field in reachable_fields(schema._schema):
+        checked = {p for c in declared(field) if issubclass(c, ClusterPermission) for p in c.cluster_from}
+        found += [f"{name}({path})" for path in cluster_arguments(field.args) if path not in checked]
+    return sorted(f for f in found if not is_open(f.split("(")[0], allowed))
+
+
+SCHEMA = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, config=CONFIG)
+FIELDS = dict(reachable_fields(SCHEMA._schema))
+
+
+def test_every_field_that_reaches_data_declares_a_check() -> None:
+    assert undeclared(SCHEMA, OPEN) == [], "declare a permission class on these fields (or list them in OPEN)"
+
+
+def test_every_cluster_argument_is_checked_on_its_cluster() -> None:
+    assert unchecked_clusters(SCHEMA, CLUSTER_ARGUMENTS_OPEN) == [], "declare requires_on_cluster on these"
+
+
+def test_every_open_entry_names_a_field_that_needs_one() -> None:
+    for pattern in OPEN:
+        matched = [n for n in FIELDS if fnmatch.fnmatchcase(n, pattern)]
+        assert matched, f"OPEN names {pattern}, which the schema no longer has"
+        assert all(not declared(FIELDS[n]) for n in matched), f"{pattern} declares a check: drop it from OPEN"
+    assert all(n in FIELDS for n in CLUSTER_ARGUMENTS_OPEN)
+
+
+@pytest.mark.parametrize("case", [c for c in MATRIX if c.kind in ("cluster", "operation") and c.field != "node"],
+                         ids=_ids)
+def test_fields_on_a_cluster_or_its_operations_check_the_cluster(case: Case) -> None:
+    root = "Mutation" if case.op.startswith("mutation") else "Query"
+    checks = [c for c in declared(FIELDS[f"{root}.{case.field}"]) if issubclass(c, ClusterPermission)]
+    assert checks, f"{case.field} acts on a {case.kind} without a per-cluster check"
+
+
+def test_node_reads_each_kind_as_its_own_field_does() -> None:
+    assert set(ReadsById.table) == set(node_schema._TYPES)
+    assert declared(FIELDS["Query.node"]) == [SignedIn, ReadsById]
+    own_fields = {
+        "tenant": "Query.tenant",
+        "user": "Query.user",
+        "role": "Query.roles",
+        "audit": "Query.auditLogs",
+        "cluster": "Query.cluster",
+        "operation": "Query.operation",
+        "template": "Query.clusterTemplate",
+    }
+    assert set(own_fields) == set(READS)
+    for kind, field in own_fields.items():
+        assert declared(FIELDS[field]) == READS[kind], field
+
+
+BOTH_CLUSTERS = ("cluster_id", "side.cluster_id")
+
+
+@strawberry.input(name="Side")
+class _Side:
+    cluster_id: strawberry.ID | None = None
+
+
+@strawberry.type(name="Leaf")
+class _Leaf:
+    name: str
+
+    @strawberry.field
+    def unguarded(self) -> str:
+        return self.name
+
+    @strawberry.field(permission_classes=[requires_on_source_cluster("clusters:read")])
+    def guarded(self) -> str:
+        return self.name
+
+
+@strawberry.type(name="Query")
+class _Query:
+    @strawberry.field
+    def leaked(self) -> _Leaf:
+        return _Leaf(name="x")
+
+    @strawberry.field(permission_classes=[SignedIn])
+    def signed_in_only(self, cluster_id: strawberry.ID, side: _Side) -> _Leaf:
+        return _Leaf(name="x")
+
+    @strawberry.field(permission_classes=[SignedIn, requires_on_cluster("clusters:read", BOTH_CLUSTERS)])
+    def checked(self, cluster_id: strawberry.ID, side: _Side) -> _Leaf:
+        return _Leaf(name="x")
+
+
+def test_the_enumerator_flags_a_new_field_without_a_check() -> None:
+    """A field added without a declaration fails the two tests above: here on a throwaway schema."""
+    throwaway = strawberry.Schema(query=_Query)
+    assert undeclared(throwaway, {}) == ["Leaf.unguarded", "Query.leaked"]
+    assert undeclared(throwaway, {"Query.leaked": "a reason", "Leaf.*": "a reason"}) == []
+    unchecked = ["Query.signedInOnly(cluster_id)", "Query.signedInOnly(side.cluster_id)"]
+    assert unchecked_clusters(throwaway, {}) == unchecked

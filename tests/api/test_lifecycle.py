@@ -251,7 +251,7 @@ async def test_ssh_test_connection_and_provisioning_preflight_over_real_ssh(
     assert tested["results"][0]["message"] == f"Connected successfully. Hostname: {socket.gethostname()}"
     assert tested["results"][0]["cpus"] >= 1
     wrong = (await api.ok(TEST_SSH, {"n": [node | {"sshPort": 1}], "s": ssh}, operator))["testSshConnection"]
-    assert wrong["success"] is False and "refused" in wrong["results"][0]["message"]
+    assert wrong["success"] is False and "Could not reach" in wrong["results"][0]["message"]
 
     data = {
         "name": "metal-one",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest_asyncio
@@ -12,9 +12,11 @@ import websockets
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 
+from app.realtime.bus import RealtimeBus, status_channel
 from kubesim.fleet import Fleet, start_fleet
 from tests.support.api import Api, TenantUsers, make_tenant
 from tests.support.clusters import register_cluster, scale_deployment
+from tests.support.waiting import eventually
 
 EVENTS = """subscription($c:ID, $n:String, $i:Boolean!){
   resourceEvents(clusterId:$c, kind:"Deployment", namespace:$n, includeInitial:$i){
@@ -155,21 +157,29 @@ async def test_legacy_graphql_ws_protocol_streams_too(
             {
                 "id": "g1",
                 "type": "start",
-                "payload": {"query": EVENTS, "variables": {"c": cluster_id, "n": "shop", "i": False}},
+                "payload": {"query": EVENTS, "variables": {"c": cluster_id, "n": "shop", "i": True}},
             }
         )
     )
-    await asyncio.sleep(0.5)
-    await scale_deployment(kube, "api", 4)
     try:
-        while True:
-            message = json.loads(await asyncio.wait_for(socket.recv(), timeout=2))
-            if message.get("type") == "data" and message["payload"]["data"]["resourceEvents"]["name"] == "api":
-                break
+        listed = await _legacy_event(socket, lambda e: e["name"] == "api")  # the stream is live from here
+        assert listed["type"] == "ADDED"
+        await scale_deployment(kube, "api", 4)
+        scaled = await _legacy_event(socket, lambda e: e["name"] == "api" and e["object"]["spec"]["replicas"] == 4)
     finally:
         await scale_deployment(kube, "api", 2)
         await socket.close()
-    assert message["payload"]["data"]["resourceEvents"]["type"] == "MODIFIED"
+    assert scaled["type"] == "MODIFIED" and int(scaled["resourceVersion"]) > int(listed["resourceVersion"])
+
+
+async def _legacy_event(socket: Any, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The next resource event sent over graphql-ws that ``wanted`` accepts."""
+    async with asyncio.timeout(5):
+        while True:
+            message = json.loads(await socket.recv())
+            assert message.get("type") in ("data", "ka"), message
+            if message["type"] == "data" and wanted(event := message["payload"]["data"]["resourceEvents"]):
+                return dict(event)
 
 
 async def test_an_expired_token_ends_the_subscription(
@@ -200,10 +210,11 @@ async def test_cluster_status_transitions_are_streamed(
     socket = await _raw(base_url, {"Authorization": f"Bearer {tenant.tokens['viewer']}"})
     assert json.loads(await socket.recv())["type"] == "connection_ack"
     query = "subscription($t:ID!){ clusterStatus(tenantId:$t){ clusterId oldStatus status error } }"
+    channel, listening = status_channel(tenant.id), services.bus.listening(status_channel(tenant.id))
     await socket.send(
         json.dumps({"id": "st", "type": "subscribe", "payload": {"query": query, "variables": {"t": tenant.id}}})
     )
-    await asyncio.sleep(0.3)
+    await eventually(_more_than(services.bus, channel, listening), what="the status stream listening")
     await kube.set_reachable("cluster-0", False)
     try:
         await services.health.check_all()
@@ -215,8 +226,23 @@ async def test_cluster_status_transitions_are_streamed(
                 break
             await asyncio.sleep(0.25)
     await socket.close()
+    await eventually(_at_most(services.bus, channel, listening), what="the status stream ended")
     event = message["payload"]["data"]["clusterStatus"]
     assert (event["clusterId"], event["oldStatus"], event["status"]) == (cluster_id, "connected", "disconnected")
+
+
+def _more_than(bus: RealtimeBus, channel: str, count: int) -> Callable[[], Awaitable[bool]]:
+    async def more() -> bool:
+        return bus.listening(channel) > count
+
+    return more
+
+
+def _at_most(bus: RealtimeBus, channel: str, count: int) -> Callable[[], Awaitable[bool]]:
+    async def gone() -> bool:
+        return bus.listening(channel) <= count
+
+    return gone
 
 
 async def test_streams_per_tenant_are_capped(base_url: str, services: Any, cluster: tuple[TenantUsers, str]) -> None:

@@ -22,6 +22,7 @@ from tests.support.api import Api, TenantUsers, make_tenant
 from tests.support.clusters import register_cluster, scale_deployment
 from tests.support.live import refusal
 from tests.support.server import serving
+from tests.support.waiting import watches_open
 
 GRAPH = (
     "nodes { id kind name namespace status missing x y } edges { id source target type implicit }"
@@ -31,23 +32,25 @@ TOPOLOGY = f"query($c:ID!,$n:String,$d:Int){{ topology(clusterId:$c, namespace:$
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def kube() -> AsyncIterator[Fleet]:
+async def kube(database_url: str) -> AsyncIterator[Fleet]:
+    """The module's clusters, per database backend: the tests change them."""
     async with start_fleet(1, profile="small", seed=31, control=True) as fleet:
         yield fleet
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def topo_app(services: Services) -> AsyncIterator[tuple[Api, str]]:
+async def topo_app(services: Services) -> AsyncIterator[tuple[Api, str, Services]]:
     """An app with the default upstream timeout: a cold graph reads about 26 kinds, and at the default
     5 requests/s (burst 10) the last LIST waits about 3 s for its turn, beyond the shared app's 2 s."""
     settings = services.settings.model_copy(update={"k8s_timeout_seconds": 10.0})
-    app = create_app(settings, Services.from_settings(settings))
+    topo_services = Services.from_settings(settings)
+    app = create_app(settings, topo_services)
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
-        yield Api(http), url
+        yield Api(http), url, topo_services
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def topo_api(topo_app: tuple[Api, str]) -> Api:
+async def topo_api(topo_app: tuple[Api, str, Services]) -> Api:
     return topo_app[0]
 
 
@@ -62,15 +65,16 @@ def calls(fleet: Fleet) -> dict[str, int]:
 
 
 async def test_cluster_topology_has_typed_edges_a_stable_layout_and_costs_one_list_per_kind(
-    topo_api: Api, cluster: tuple[TenantUsers, str], kube: Fleet
+    topo_app: tuple[Api, str, Services], cluster: tuple[TenantUsers, str], kube: Fleet
 ) -> None:
+    topo_api, _, topo_services = topo_app
     tenant, cluster_id = cluster
     viewer = tenant.tokens["viewer"]
     kube.cluster("cluster-0").control.counters.clear()
     first = (await topo_api.ok(TOPOLOGY, {"c": cluster_id, "n": "shop"}, viewer))["topology"]
     cold = calls(kube)
     assert cold and all(k.startswith("list ") and v == 1 for k, v in cold.items()), cold
-    await asyncio.sleep(0.3)
+    await watches_open(topo_services.gateway, cluster_id)
     kube.cluster("cluster-0").control.counters.clear()
     second = (await topo_api.ok(TOPOLOGY, {"c": cluster_id, "n": "shop"}, viewer))["topology"]
     assert calls(kube) == {}, "a warm topology costs no upstream call"
@@ -224,9 +228,9 @@ EVENTS = """subscription($c:ID!){ topologyEvents(clusterId:$c, namespace:"shop",
 
 
 async def test_live_graph_events_from_watch_changes(
-    topo_app: tuple[Api, str], cluster: tuple[TenantUsers, str], kube: Fleet, tenant_b: TenantUsers
+    topo_app: tuple[Api, str, Services], cluster: tuple[TenantUsers, str], kube: Fleet, tenant_b: TenantUsers
 ) -> None:
-    api, url = topo_app
+    api, url, _ = topo_app
     tenant, cluster_id = cluster
     viewer = tenant.tokens["viewer"]
     assert await refusal(url, tenant_b.tokens["tenant_admin"], EVENTS, {"c": cluster_id}) == "NOT_FOUND"

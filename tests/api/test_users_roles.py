@@ -115,17 +115,17 @@ async def test_custom_roles_with_permissions_and_scope(api: Api, provider_token:
     assert await api.code('mutation { deleteRole(id:"rol_viewer"){ ok } }', token=admin) == "CONFLICT"
 
 
-async def test_cluster_role_overrides_are_stored(api: Api, tenant_a: TenantUsers) -> None:
+async def test_cluster_role_overrides_need_a_cluster_of_the_tenant(api: Api, tenant_a: TenantUsers) -> None:
+    """Granting and taking back on a real cluster: tests/api/test_identity_hardening.py."""
     admin = tenant_a.tokens["tenant_admin"]
     set_role = (
         "mutation($t:ID!,$u:ID!,$c:ID!,$r:String){ setClusterRole(tenantId:$t,userId:$u,clusterId:$c,role:$r)"
         "{ clusterRoles { clusterId role } } }"
     )
     variables = {"t": tenant_a.id, "u": tenant_a.user_ids["viewer"], "c": "cls_demo1", "r": "operator"}
-    roles = (await api.ok(set_role, variables, admin))["setClusterRole"]["clusterRoles"]
-    assert roles == [{"clusterId": "cls_demo1", "role": "operator"}]
-    roles = (await api.ok(set_role, {**variables, "r": None}, admin))["setClusterRole"]["clusterRoles"]
-    assert roles == []
+    for role in ("operator", None):
+        error = await api.error(set_role, {**variables, "r": role}, admin)
+        assert error["extensions"]["code"] == "NOT_FOUND" and error["message"] == "cluster 'cls_demo1' not found"
 
 
 async def test_profile_preferences_and_activity(api: Api, tenant_a: TenantUsers) -> None:

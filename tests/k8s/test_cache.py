@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -16,6 +16,7 @@ from app.k8s.gateway import Gateway
 from app.k8s.identity import Identity, acting_as
 from app.k8s.transport import ClientOptions
 from kubesim.fleet import Fleet
+from tests.support.waiting import eventually
 
 from .conftest import FAST, Control, connection
 
@@ -166,6 +167,30 @@ async def test_slow_cluster_times_out_while_other_caches_answer(gateway: Gateway
         await slow_read
 
 
+async def test_watching_says_when_changes_reach_the_cache(gateway: Gateway, control: Control) -> None:
+    await control.faults(latency=0.3)  # each call, the watch's too, takes a while to be answered
+    cache = gateway.cache("cluster-0", "limitranges")
+    await cache.items()
+    assert not cache.watching, "listed, the watch not answered yet"
+    async with asyncio.timeout(5):
+        await cache.until_watching()
+    assert cache.watching and await control.calls("watch", "limitranges") == 1
+    await control.faults(unreachable=True)
+    await control.drop_watches()
+    await eventually(_not_watching(cache), seconds=5, what="the dropped watch noticed")
+    await control.reset()
+    async with asyncio.timeout(5):
+        await cache.until_watching()
+    assert cache.lists == 1, "resumed, not relisted"
+
+
+def _not_watching(cache: ResourceCache) -> Callable[[], Awaitable[bool]]:
+    async def dropped() -> bool:
+        return not cache.watching
+
+    return dropped
+
+
 async def test_caches_never_impersonate(gateway: Gateway, control: Control) -> None:
     with acting_as(Identity("mallory", ["system:masters"])):
         await gateway.cache("cluster-0", "limitranges").items()
@@ -189,11 +214,12 @@ async def test_idle_caches_are_dropped_and_listeners_keep_them(fleet: Fleet, con
     gw.register("cluster-0", connection(fleet))
     gw.start()
     try:
-        read, listened = gw.cache("cluster-0", "roles"), gw.cache("cluster-0", "rolebindings")
-        await read.items()
+        listened = gw.cache("cluster-0", "rolebindings")
         listened.add_listener(lambda etype, obj: None)
         await listened.items()
-        await asyncio.sleep(0.5)
+        read = gw.cache("cluster-0", "roles")
+        await read.items()  # used last: the sweep that drops it finds the other idle for longer
+        await eventually(lambda: _dropped(gw, read), what="the idle cache dropped by the sweep")
         assert gw.caches() == [listened]
         assert gw.cache("cluster-0", "roles") is not read  # a new one, started again on use
         with pytest.raises(RuntimeError, match="closed"):
@@ -204,6 +230,10 @@ async def test_idle_caches_are_dropped_and_listeners_keep_them(fleet: Fleet, con
         assert gw.caches() == []
     finally:
         await gw.close()
+
+
+async def _dropped(gateway: Gateway, cache: ResourceCache) -> bool:
+    return cache not in gateway.caches()
 
 
 async def test_registering_again_replaces_the_client_and_its_caches(fleet: Fleet, control: Control) -> None:

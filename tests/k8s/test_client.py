@@ -9,10 +9,11 @@ import httpx
 import pytest
 
 from app.errors import BadUserInput, Conflict, Forbidden, NotFound, RateLimited, UpstreamTimeout, UpstreamUnavailable
-from app.k8s.client import ClusterClient
+from app.k8s.client import ClusterClient, ListResult
 from app.k8s.identity import Identity, acting_as
 from app.k8s.kubeconfig import ClusterConnection
 from kubesim.fleet import Fleet
+from tests.support.waiting import eventually
 
 from .conftest import Control, connection, make_client
 
@@ -176,8 +177,7 @@ async def test_503_opens_the_circuit_then_it_recovers(fleet: Fleet, control: Con
             await client.list("pods")
         assert (await control.stats())["requests"] == 3  # the open circuit did not call
         await control.faults(errorCode=None, errorRate=0.0)
-        await asyncio.sleep(0.6)
-        assert (await client.list("pods", "kube-public")).items == []
+        assert (await after_the_reset_delay(client)).items == []
         assert await client.circuit_state() == "closed"
 
 
@@ -193,9 +193,23 @@ async def test_unreachable_cluster_opens_the_circuit_then_recovers(fleet: Fleet,
                 await client.get("pods", "default", "x")
         assert client.calls[("get", "Pod")] == 0  # nothing sent while open
         await control.faults(unreachable=False)
-        await asyncio.sleep(0.6)
-        assert (await client.list("pods", "kube-public")).items == []
+        assert (await after_the_reset_delay(client)).items == []
         assert await client.circuit_state() == "closed"
+
+
+async def after_the_reset_delay(client: ClusterClient) -> ListResult:
+    """The first call the open circuit lets through: until its reset delay is over, each call fails
+    at once without reaching the cluster."""
+
+    async def trial() -> ListResult | None:
+        try:
+            return await client.list("pods", "kube-public")
+        except UpstreamUnavailable as exc:
+            if "calls are suspended" not in exc.message:
+                raise
+            return None
+
+    return await eventually(trial, seconds=5, what="a call let through after the reset delay")
 
 
 async def test_slow_cluster_times_out_while_another_answers(fleet: Fleet, control: Control) -> None:
@@ -222,7 +236,8 @@ async def test_watch_stream_with_bookmarks(k8s: ClusterClient, kube: httpx.Async
     assert events[-1].object["metadata"]["name"] == "watched" and events[-1].resource_version
 
 
-async def test_tls_kubeconfig_verifies_the_ca() -> None:
+async def test_tls_kubeconfig_verifies_the_ca(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="fleetgraph.k8s")
     from kubesim.fleet import start_fleet
 
     async with start_fleet(1, profile=None, seed=3, controllers=False, tls=True) as secure:
@@ -233,24 +248,25 @@ async def test_tls_kubeconfig_verifies_the_ca() -> None:
         other_ca = connection(secure)
         other_ca.ca_data = None  # the system store does not know kubesim's CA
         async with ClusterClient("secure", other_ca, timeout=2, retries=0) as client:
-            with pytest.raises(UpstreamUnavailable, match="certificate verify failed"):
+            with pytest.raises(UpstreamUnavailable, match="^cluster secure is unreachable$"):
                 await client.version()
+        assert "certificate verify failed" in caplog.text  # the detail is for the log, not the caller
         skip = ClusterConnection(server=good.server, token=good.token, insecure_skip_tls_verify=True)
         async with ClusterClient("secure", skip, timeout=2) as client:
             assert (await client.version())["major"] == "1"
 
 
 async def test_concurrency_is_bounded_per_cluster(fleet: Fleet, control: Control) -> None:
-    await control.faults(latency=1.5)
+    """kubesim (in this event loop) records impersonated requests as they arrive, then holds each
+    for its latency: when the first answer comes back, only the two calls with a slot have arrived."""
+    server = fleet.cluster("cluster-0").control
+    arrived_at_answers: list[int] = []
+    await control.faults(latency=1.0)
     async with make_client(fleet, max_concurrency=2, timeout=5) as client:
-        with acting_as(Identity("counted")):  # kubesim records impersonated requests as they arrive
+        with acting_as(Identity("counted")):
             calls = [asyncio.create_task(client.list("pods", "kube-public")) for _ in range(4)]
-            for _ in range(100):
-                if len((await control.stats())["impersonations"]) >= 2:
-                    break
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(0.3)  # the other two wait for a slot, not for the server
-            assert len((await control.stats())["impersonations"]) == 2
-            await control.faults(latency=0.0)
+            for call in calls:
+                call.add_done_callback(lambda _: arrived_at_answers.append(len(server.impersonations)))
             await asyncio.gather(*calls)
-        assert len((await control.stats())["impersonations"]) == 4
+    assert arrived_at_answers[0] == 2, "the other two waited for a slot, not for the server"
+    assert len((await control.stats())["impersonations"]) == 4

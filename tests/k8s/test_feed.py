@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -22,6 +22,7 @@ from app.k8s.resources import ResourceKind
 from app.k8s.transport import ClientOptions
 from app.realtime.publisher import event_payload
 from kubesim.fleet import Fleet
+from tests.support import waiting
 
 from .conftest import FAST, Control, connection
 
@@ -188,14 +189,22 @@ async def test_a_cache_of_an_owned_cluster_watches_from_the_start(
     assert relay.wanted[("cluster-0", "Secret")] == 0
 
 
+def _idle(cache: ResourceCache, seconds: float) -> Callable[[], Awaitable[bool]]:
+    async def idle() -> bool:
+        return cache.idle_for() > seconds
+
+    return idle
+
+
 async def test_an_idle_following_cache_is_dropped_and_wants_no_more(fleet: Fleet, relay: Relay) -> None:
     gw = Gateway(ClientOptions(**FAST), CacheOptions(idle_seconds=0.05))
     gw.feeds = relay
     gw.register("cluster-0", connection(fleet))
     try:
-        await gw.cache("cluster-0", "ConfigMap").items()
+        cache = gw.cache("cluster-0", "ConfigMap")
+        await cache.items()
         assert relay.wanted[("cluster-0", "ConfigMap")] == 1
-        await asyncio.sleep(0.1)
+        await waiting.eventually(_idle(cache, gw.cache_options.idle_seconds), what="the cache idle")
         assert await gw.sweep() == 1
         assert relay.wanted[("cluster-0", "ConfigMap")] == 0
     finally:

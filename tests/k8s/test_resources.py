@@ -36,16 +36,9 @@ def test_unknown_kind_is_bad_user_input_on_kind() -> None:
     assert caught.value.details == [{"field": "kind", "message": "unknown resource kind 'gizmos'"}]
 
 
-def test_paths() -> None:
-    pods, nodes, deploy = BUILTIN_KINDS["Pod"], BUILTIN_KINDS["Node"], BUILTIN_KINDS["Deployment"]
-    assert pods.path() == "/api/v1/pods"
-    assert pods.path("default") == "/api/v1/namespaces/default/pods"
-    assert pods.path("default", "web-1", "log") == "/api/v1/namespaces/default/pods/web-1/log"
-    assert nodes.path("ignored", "node-a") == "/api/v1/nodes/node-a"
-    assert deploy.path("shop", "api", "scale") == "/apis/apps/v1/namespaces/shop/deployments/api/scale"
-    assert BUILTIN_KINDS["Namespace"].path(name="team-a") == "/api/v1/namespaces/team-a"
-    assert pods.path("default", "a/b") == "/api/v1/namespaces/default/pods/a%2Fb"
-    assert deploy.api_version == "apps/v1" and pods.api_version == "v1"
+def test_api_versions() -> None:
+    """The URL paths of a kind's objects are built by app.k8s.paths (tests/k8s/test_urls.py)."""
+    assert BUILTIN_KINDS["Deployment"].api_version == "apps/v1" and BUILTIN_KINDS["Pod"].api_version == "v1"
 
 
 def test_kind_from_crd_uses_the_storage_version() -> None:

@@ -20,6 +20,7 @@ from app.realtime.publisher import WatchPublisher
 from kubesim.fleet import Fleet
 from tests.conftest import require_postgres
 from tests.support.databases import scratch_postgres
+from tests.support.waiting import eventually
 
 from .conftest import FAST, Control, connection
 
@@ -95,6 +96,10 @@ async def configmap_wants(bus: RealtimeBus, seconds: float) -> int:
     return count
 
 
+async def _idle(cache: ResourceCache) -> bool:
+    return cache.idle_for() > CACHE.idle_seconds
+
+
 async def make_configmap(kube: httpx.AsyncClient, name: str) -> None:
     (await kube.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": name}})).raise_for_status()
 
@@ -119,7 +124,7 @@ async def test_reads_on_two_replicas_share_one_watch_and_survive_the_owner(
                 assert await control.calls("watch", "configmaps") == 1
                 assert other.watches.owned() == []
 
-                await asyncio.sleep(CACHE.idle_seconds + 0.1)
+                await eventually(lambda: _idle(other.configmaps()), what="the follower's cache idle")
                 assert await other.gateway.sweep() == 1  # idle: dropped, and its want with it
                 assert await configmap_wants(bus, 5 * INTERVAL) == 0
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
+import subprocess
+import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -162,17 +166,48 @@ def test_logs_exec_and_top(kubectl: Kubectl, tmp_path: Path, node: str) -> None:
 
 
 def test_get_watch_is_bounded_and_sees_changes(kubectl: Kubectl) -> None:
-    proc = kubectl.popen("get", "configmaps", "-w", "--request-timeout=6s")
-    time.sleep(1.5)
-    kubectl.out("create", "-f", "-", stdin=yaml.safe_dump(
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "watched"}, "data": {"a": "1"}}))
+    """The header comes with the initial listing; the ConfigMap is made only after it, so its ADDED
+    line can only come from the watch, which then ends by itself at the request timeout."""
+    request_timeout, suffix = 6, uuid.uuid4().hex[:8]
+    name = f"watched-{suffix}"
+    kubectl.out("create", "configmap", f"listed-{suffix}", "--from-literal=a=1")  # so the listing has a header
+    started = time.monotonic()
+    proc = kubectl.popen("get", "configmaps", "-w", "--output-watch-events", f"--request-timeout={request_timeout}s")
     try:
-        out, _ = proc.communicate(timeout=15)
+        lines = _stdout_lines(proc)
+        assert _next_line(lines, started + request_timeout).split() == ["EVENT", "NAME", "DATA", "AGE"]
+        kubectl.out("create", "configmap", name, "--from-literal=a=1")
+        line = _next_line(lines, started + request_timeout)
+        while line.split()[1:2] != [name]:
+            assert line, f"the watch ended without an event for {name}"
+            line = _next_line(lines, started + request_timeout)
+        assert line.split()[:3] == ["ADDED", name, "1"]
+        assert proc.wait(timeout=max(0.0, started + request_timeout + 3 - time.monotonic())) == 0
     finally:
-        proc.kill()
-    lines = out.splitlines()
-    assert lines[0].split() == ["NAME", "DATA", "AGE"]
-    assert any(line.split()[:2] == ["watched", "1"] for line in lines[1:])
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+def _stdout_lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:
+    """The process's output lines as they are printed, then "" once it closes its output."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def _next_line(lines: queue.Queue[str], deadline: float) -> str:
+    try:
+        return lines.get(timeout=max(0.0, deadline - time.monotonic()))
+    except queue.Empty:
+        raise AssertionError("kubectl printed nothing more before the deadline") from None
 
 
 def test_delete_with_cascade(kubectl: Kubectl, tmp_path: Path, node: str) -> None:

@@ -160,7 +160,7 @@ async def test_closed_port_is_connection_refused() -> None:
     result = await preflight(node, SshCredentials("root", "password", password="x"))
 
     assert not result.success
-    assert result.message == f"Connection refused by 127.0.0.1:{node.ssh_port}"
+    assert result.message == f"Could not reach an SSH server at 127.0.0.1:{node.ssh_port}"
     assert [(check.name, check.ok) for check in result.checks] == [("reachable", False)]
 
 
@@ -170,7 +170,7 @@ async def test_server_that_never_speaks_times_out(silent_listener: int) -> None:
     result = await preflight(node, SshCredentials("root", "password", password="x"), timeout=0.5)
 
     assert not result.success
-    assert result.message == f"Timed out after 0.5s connecting to 127.0.0.1:{silent_listener}"
+    assert result.message == f"Could not reach an SSH server at 127.0.0.1:{silent_listener}"
 
 
 async def test_unknown_host_is_reported_not_raised() -> None:

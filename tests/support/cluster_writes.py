@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +12,7 @@ import httpx
 from kubesim.fleet import Fleet, start_fleet
 from tests.support.api import Api, TenantUsers, make_tenant
 from tests.support.clusters import register_cluster
+from tests.support.waiting import eventually as eventually  # the cluster-write tests import it from here
 
 CLUSTER = "cluster-0"
 WRITE_VERBS = ("create ", "update ", "patch ", "delete ", "deletecollection ")
@@ -73,15 +73,6 @@ def assert_impersonated(s: Setup, method: str, path: str) -> None:
     groups = set(calls[-1]["groups"])
     assert calls[-1]["user"] == s.tenant.emails["operator"]
     assert {f"fleetgraph:tenant:{s.tenant.id}", "fleetgraph:role:operator"} <= groups
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 10.0) -> Any:
-    for _ in range(int(seconds / 0.05)):
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def deployment(name: str, image: str = "nginx:1.25", replicas: int = 1) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def test_json_shape(graph: nx.MultiDiGraph, positions: dict[str, tuple[float, fl
     assert data["meta"] == {"nodeCount": len(graph), "edgeCount": graph.number_of_edges(),
                             "generatedAt": "2026-01-01T00:00:00Z", "layoutSeed": 0, "namespace": None}
     node = next(n for n in data["nodes"] if n["id"] == "Deployment/shop/web")
-    assert set(node) == {"id", "kind", "name", "namespace", "labels", "status", "missing", "x", "y"}
+    assert set(node) == {"id", "kind", "name", "namespace", "labels", "status", "missing", "hidden", "x", "y"}
     assert (node["kind"], node["name"], node["namespace"], node["status"]) == ("Deployment", "web", "shop", "healthy")
     assert (node["x"], node["y"]) == positions["Deployment/shop/web"]
     ids = [e["id"] for e in data["edges"]]
