@@ -61,7 +61,9 @@ def _serve(settings: Settings, listener: socket.socket) -> None:
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
     created_password = asyncio.run(_seed(settings, password))
     app = create_app(settings, attach=lambda services: _with_fleet(services, settings, created_password))
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", log_config=None)).run(sockets=[listener])
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again; the stop is done
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", log_config=None)).run(sockets=[listener])
 
 
 def bind_listener(host: str, port: int) -> socket.socket:
@@ -113,7 +115,8 @@ def _banner(settings: Settings, seeded: tuple[str | None, list], clusters: list[
         f"  Data                {settings.data_dir}",
         "",
         f"  Provider admin      {settings.admin_email} / "
-        + (password or "(unchanged since the first run; set FLEETGRAPH_ADMIN_PASSWORD to choose one)"),
+        + (password or f"(unchanged since the first run; `fleetgraph reset-password --data-dir {settings.data_dir}` "
+                       "sets a new one)"),
     ]
     lines += [f"  {c.tenant:<10} {c.role:<13} {c.email} / {c.password}" for c in credentials]
     lines += ["", "  Simulated clusters (kubesim)"] + clusters

@@ -91,3 +91,51 @@ def test_a_busy_port_stops_the_demo_before_it_prints_or_writes_anything(tmp_path
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
     assert "demo is running" not in done.stdout and "Provider admin" not in done.stdout
     assert not (tmp_path / "data").exists()
+
+
+def test_a_stop_is_clean_even_with_a_stream_open(tmp_path: Path) -> None:
+    """SIGINT with a subscription open: the stream is closed with 1012 (service restart), the
+    watches end before the clusters do, and the process exits 0 printing no traceback or warning."""
+    import asyncio
+    import json
+
+    import websockets
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "demo", "--port", str(port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    async def stream_until_stopped() -> int:
+        login = 'mutation { login(email:"admin@acme.example", password:"fleetgraph-demo-1") { accessToken } }'
+        async with httpx.AsyncClient(timeout=30) as http:
+            answer = (await http.post(f"{base}/graphql", json={"query": login})).json()
+        token = answer["data"]["login"]["accessToken"]
+        async with websockets.connect(base.replace("http", "ws") + "/graphql",
+                                      subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]  # fmt: skip
+            await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+            assert json.loads(await socket.recv())["type"] == "connection_ack"
+            query = 'subscription { resourceEvents(kind:"Pod", includeInitial:true) { type name } }'
+            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+            assert json.loads(await asyncio.wait_for(socket.recv(), timeout=30))["type"] == "next"
+            process.send_signal(signal.SIGINT)
+            try:
+                while True:
+                    await asyncio.wait_for(socket.recv(), timeout=30)
+            except websockets.ConnectionClosed as closed:
+                return closed.rcvd.code if closed.rcvd else -1
+
+    try:
+        _wait_for(f"{base}/health", process)
+        code = asyncio.run(stream_until_stopped())
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 1012
+    assert process.returncode == 0, output
+    printed = [line for line in output.splitlines() if "fleetgraph.access" not in line]
+    assert not [line for line in printed if "Traceback" in line or "[warning" in line or "[error" in line], output

@@ -42,6 +42,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: IO[str] | 
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our access line replaces uvicorn's
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up is not news
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
