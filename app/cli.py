@@ -162,6 +162,7 @@ def _run(app: ASGIApp, settings: Settings, args: argparse.Namespace) -> None:
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's lines go through our logging (app/telemetry/logs.py)
+        ws_max_size=settings.max_body_bytes,  # a websocket message is bounded as a request body is
         proxy_headers=True,
     )
 

@@ -63,7 +63,8 @@ def _serve(settings: Settings, listener: socket.socket) -> None:
     app = create_app(settings, attach=lambda services: _with_fleet(services, settings, created_password))
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again; the stop is done
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(uvicorn.Config(app, log_level="warning", log_config=None)).run(sockets=[listener])
+        config = uvicorn.Config(app, log_level="warning", log_config=None, ws_max_size=settings.max_body_bytes)
+        uvicorn.Server(config).run(sockets=[listener])
 
 
 def bind_listener(host: str, port: int) -> socket.socket:
