@@ -193,18 +193,23 @@ class _SignedIn:
         self.principal = ctx.require_principal()
         self.alarm = Alarm(mailbox.wake)
         _arm(ctx, self.principal, self.alarm)
-        # a sign-out from now on rings at once; one before now is found by the first check
+        # a sign-out from now on rings the alarm; one before now is found by the first check
         self._stop_watching = ctx.services.sign_outs.watch(self.principal, self.alarm)
-        self.alarm.fire_now()
+        self._checked = False
 
     async def next(self) -> Event:
         while True:
+            await self._recheck_if_due()  # also when the alarm rang while no one was waiting
             event = await self.mailbox.next()
-            if self.alarm.due:
-                await _check_signed_in(self.ctx, self.principal)
-                _arm(self.ctx, self.principal, self.alarm)
+            await self._recheck_if_due()
             if event is not None:
                 return event
+
+    async def _recheck_if_due(self) -> None:
+        if self.alarm.due or not self._checked:
+            await _check_signed_in(self.ctx, self.principal)
+            _arm(self.ctx, self.principal, self.alarm)
+            self._checked = True
 
     def close(self) -> None:
         self.alarm.cancel()
