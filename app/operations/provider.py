@@ -36,6 +36,7 @@ class PhaseContext:
     write_log: Callable[[list[str]], Awaitable[None]]
     requested_by: str | None = None
     attempt: int = 1
+    position: int = 0  # the phase's place in the operation's phases: a plan may repeat a name
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def log(self, *lines: str) -> None:

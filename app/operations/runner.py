@@ -128,10 +128,10 @@ class OperationRunner:
             await self._finish(claim, operation, "failed", reason, self._fail_current(phases, reason))
             return
         await self._publish(claim, "status", {"status": "running"})
-        for phase in phases:
+        for position, phase in enumerate(phases):
             if phase["status"] == "success":
                 continue
-            outcome = await self._run_phase(claim, operation, provider, phase, phases, state)
+            outcome = await self._run_phase(claim, operation, provider, position, phases, state)
             if outcome != "success":
                 return
         await self._finish(claim, operation, "success", None, phases)
@@ -141,16 +141,17 @@ class OperationRunner:
         claim: store.Claim,
         operation: Operation,
         provider: Provider,
-        phase: dict[str, Any],
+        position: int,
         phases: list[dict[str, Any]],
         state: dict[str, Any],
     ) -> str:
+        phase = phases[position]
         name = phase["name"]
         phase.update(status="running", startedAt=store.stamp(utcnow()), finishedAt=None, message=None)
         if not await store.save(self.db, claim, phases=phases):
             return "lost"
         await self._publish(claim, "phase", {"phase": name, "phaseStatus": "running"})
-        ctx = self._context(claim, operation, state, name)
+        ctx = self._context(claim, operation, state, name, position)
         stop = _Stop()
         task = asyncio.create_task(provider.run_phase(name, ctx), name=f"{operation.id}:{name}")
         guard = asyncio.create_task(self._guard(claim, task, stop))
@@ -206,7 +207,9 @@ class OperationRunner:
                 task.cancel()
                 return
 
-    def _context(self, claim: store.Claim, operation: Operation, state: dict[str, Any], phase: str) -> PhaseContext:
+    def _context(
+        self, claim: store.Claim, operation: Operation, state: dict[str, Any], phase: str, position: int
+    ) -> PhaseContext:
         async def write_log(lines: list[str]) -> None:
             await self._log(claim, phase, lines)
 
@@ -224,6 +227,7 @@ class OperationRunner:
             write_log=write_log,
             requested_by=operation.requested_by,
             attempt=operation.attempts,
+            position=position,
         )
 
     @staticmethod

@@ -2,11 +2,16 @@
 
 `render_plan` is a pure function of the request: the phases, which nodes each runs on and the exact
 shell commands, in order. Phases that differ by OS family (or by role) appear once per group, under
-the same name; control planes join one at a time so etcd grows one member at a time.
+the same name; control planes join one at a time so etcd grows one member at a time. `join_plan`
+is the part a machine runs to join a running cluster as one more worker.
+
+A phase that `reads` something (the CA certificate hash, the admin kubeconfig) ends with the command
+that prints it: the runner keeps that output for itself and never logs it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Sequence
@@ -18,6 +23,8 @@ from app.provisioning.models import CONTROL_PLANE, WORKER, SshNode
 from app.provisioning.os_types import OS_TYPES, OsFamily
 
 RUNTIMES = ("containerd",)
+READS_CA_CERT_HASH = "ca-cert-hash"
+READS_KUBECONFIG = "kubeconfig"
 MIN_MINOR = 24  # pkgs.k8s.io publishes packages from 1.24 on
 
 _DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -65,6 +72,7 @@ class PlanPhase:
     nodes: list[str]
     commands: list[str]
     description: str
+    reads: str | None = None  # what the runner reads from the last command's output
 
 
 class PlanError(ValueError):
@@ -107,8 +115,31 @@ def render_plan(spec: ProvisionSpec) -> list[PlanPhase]:
             kubeadm.verify_commands(len(spec.nodes)),
             f"Wait until all {len(spec.nodes)} nodes are Ready and show the cluster.",
         ),
+        PlanPhase(
+            "register",
+            [first.name],
+            [f"cat {kubeadm.ADMIN_KUBECONFIG}"],
+            f"Read the cluster's admin kubeconfig from {first.name}; it is stored encrypted and the cluster "
+            "joins the fleet.",
+            reads=READS_KUBECONFIG,
+        ),
     ]
     return phases
+
+
+def join_plan(spec: ProvisionSpec, joining: Sequence[SshNode]) -> list[PlanPhase]:
+    """What worker machines of `spec` run to join its running cluster: the node setup, then the join."""
+    endpoint = api_endpoint(spec)
+    names = _names(joining)
+    return [
+        *_node_phases(dataclasses.replace(spec, nodes=list(joining))),
+        PlanPhase(
+            "worker-join",
+            names,
+            kubeadm.worker_join_commands(endpoint),
+            f"Join {', '.join(names)} through {endpoint} with a fresh token.",
+        ),
+    ]
 
 
 def api_endpoint(spec: ProvisionSpec) -> str:
@@ -200,7 +231,8 @@ def _init_phase(spec: ProvisionSpec, first: SshNode) -> PlanPhase:
         [first.name],
         commands,
         f"kubeadm init of Kubernetes {spec.version} on {first.name}{ha}; the last command prints the CA "
-        "certificate hash the joins need. The join token and certificate key come from the runner's environment.",
+        "certificate hash the joins need. The join token and certificate key come from the runner.",
+        reads=READS_CA_CERT_HASH,
     )
 
 

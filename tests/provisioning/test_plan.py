@@ -11,10 +11,25 @@ import yaml
 
 from app.provisioning import hardening
 from app.provisioning.addons import VERSIONS
-from app.provisioning.kubeadm import new_certificate_key, new_join_token
+from app.provisioning.kubeadm import (
+    CA_CERT_HASH_COMMAND,
+    new_certificate_key,
+    new_join_token,
+    parse_ca_cert_hash,
+    parse_join_command,
+)
 from app.provisioning.models import SshNode
 from app.provisioning.node_setup import write_lines
-from app.provisioning.plan import Hardening, PlanError, PlanPhase, ProvisionSpec, render_plan
+from app.provisioning.plan import (
+    READS_CA_CERT_HASH,
+    READS_KUBECONFIG,
+    Hardening,
+    PlanError,
+    PlanPhase,
+    ProvisionSpec,
+    join_plan,
+    render_plan,
+)
 
 CP1 = SshNode("control-01", "control-plane", "192.168.1.10", os_type="rocky9")
 CP2 = SshNode("control-02", "control-plane", "192.168.1.11", os_type="rocky9")
@@ -59,6 +74,7 @@ def test_single_control_plane_phases_in_order() -> None:
         "cni",
         "ingress",
         "verify",
+        "register",
     ]
     assert phases[0].nodes == ["control-01", "worker-01"]
     assert [phase.nodes for phase in phases[1:3]] == [["control-01"], ["worker-01"]]
@@ -69,6 +85,41 @@ def test_single_control_plane_phases_in_order() -> None:
     assert join.nodes == ["worker-01"]
     assert "kubeadm join 192.168.1.10:6443 " in join.commands[0]
     assert "--control-plane" not in join.commands[0]
+
+
+def test_the_runner_reads_the_ca_hash_after_init_and_the_kubeconfig_last() -> None:
+    for spec in (SINGLE, HA, ProvisionSpec("solo", "1.28.3", [CP1])):
+        phases = render_plan(spec)
+        init, register = only(phases, "control-plane-init"), phases[-1]
+        assert (init.reads, init.commands[-1]) == (READS_CA_CERT_HASH, CA_CERT_HASH_COMMAND)
+        assert register.name == "register" and register.reads == READS_KUBECONFIG
+        assert (register.nodes, register.commands) == (["control-01"], ["cat /etc/kubernetes/admin.conf"])
+        assert [phase.name for phase in phases if phase.reads] == ["control-plane-init", "register"]
+
+
+def test_a_worker_joining_later_gets_its_os_setup_and_the_join() -> None:
+    late = SshNode("worker-03", "worker", "192.168.1.22", os_type="ubuntu22")
+    spec = with_changes(HA, nodes=[*HA.nodes, late])
+    phases = join_plan(spec, [late])
+
+    assert phase_names(phases) == ["prepare-os", "container-runtime", "kubernetes-packages", "worker-join"]
+    assert all(phase.nodes == ["worker-03"] for phase in phases)
+    assert "apt-get install -y containerd" in all_commands(phases) and "dnf" not in all_commands(phases)
+    [join] = phases[-1].commands
+    assert join == only(render_plan(HA), "worker-join").commands[0], "the same join as at provisioning"
+    assert "kubeadm join k8s.example.com:6443" in join and "--control-plane" not in join
+
+
+def test_join_output_is_read_for_the_token_and_hash() -> None:
+    digest = "a" * 64
+    printed = (
+        "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef \\\n"
+        f"    --discovery-token-ca-cert-hash sha256:{digest}\n"
+    )
+    assert parse_join_command(printed) == ("abcdef.0123456789abcdef", digest)
+    assert parse_join_command("kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef") is None
+    assert parse_ca_cert_hash(f"{digest}\n") == digest == parse_ca_cert_hash(f"sha256:{digest}")
+    assert parse_ca_cert_hash("unable to load certificate") is None and parse_ca_cert_hash("") is None
 
 
 def test_kubeadm_init_carries_version_and_networks() -> None:
@@ -221,7 +272,7 @@ def test_cis_kubernetes_hardening_runs_after_the_cluster_is_up() -> None:
         ["worker-01"],
         ["worker-02"],
     ]
-    assert names.index("ingress") < names.index("hardening") and names[-1] == "verify"
+    assert names.index("ingress") < names.index("hardening") and names[-2:] == ["verify", "register"]
     control = "\n".join(hardened[0].commands)
     for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
         assert f"s|^    - {component}$|&\\n    - --profiling=false|" in control
