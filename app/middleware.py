@@ -1,11 +1,17 @@
-"""Request IDs: taken from `X-Request-ID` when sane, else made; echoed on every response."""
+"""HTTP middleware: request IDs (taken from `X-Request-ID` when sane, else made; echoed on every
+response), CORS, and the request body's size limit."""
 
 from __future__ import annotations
 
 import re
 import uuid
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.http_errors import error_response
 
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -33,3 +39,73 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class CorsMiddleware(CORSMiddleware):
+    """Starlette's CORS handling, installed whether or not any origin is allowed, so that every
+    preflight is answered here: a refused one with a GraphQL error that says which setting
+    allows it, rather than a bare "Disallowed CORS origin" (or, with CORS off, the endpoint's
+    answer to an OPTIONS request)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        origin = request_headers["origin"]
+        if not self.allow_origins and self.allow_origin_regex is None:
+            message = f"cross-origin requests are not enabled: set FLEETGRAPH_CORS_ORIGINS to allow {origin}"
+        elif not self.is_allowed_origin(origin):
+            message = f"the origin {origin} is not allowed: add it to FLEETGRAPH_CORS_ORIGINS"
+        else:
+            asked = request_headers["access-control-request-method"]
+            message = f"a cross-origin {asked} request is not allowed here: send GraphQL with GET or POST"
+        kept = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+        return error_response(403, message, headers=kept)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body over `max_bytes` with a 413: at once when its Content-Length says
+    so, else (a chunked body) as soon as the bytes received pass the limit, without reading on."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise BodyTooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge:
+            if started:  # the app answered before it read everything: nothing more can be said
+                return
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = f"the request body is larger than the {self.max_bytes} bytes allowed"
+        await error_response(413, message, headers={"Connection": "close"})(scope, receive, send)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -9,17 +10,21 @@ from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from app import __version__
+from app.graphiql import STATIC, docs_page, home
 from app.graphql_view import GraphQLView
 from app.legacy_ws import resource_updates
-from app.middleware import RequestIdMiddleware
+from app.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from app.services import Services
 from app.settings import Settings
+from app.telemetry import AccessLogMiddleware, Metrics
+from app.telemetry.metrics import metrics_endpoint
+from app.telemetry.tracing import Tracing
 from schema.root import build_schema
 
 log = logging.getLogger("fleetgraph")
@@ -35,48 +40,76 @@ Attachment = Callable[[Services], AbstractAsyncContextManager[object]]
 def create_app(settings: Settings, services: Services | None = None, attach: Attachment | None = None) -> Starlette:
     """`attach` runs for the app's lifetime inside its event loop (the demo's simulated fleet)."""
     services = services or Services.from_settings(settings)
+    metrics = Metrics()
+    metrics.bind(services)
+    tracing = Tracing.start(settings.otel_endpoint, settings.otel_resolver_cost) if settings.otel_endpoint else None
+    if tracing is not None:
+        tracing.instrument_database(services.db.engine)
+
+    @asynccontextmanager
+    async def serving() -> AsyncIterator[None]:
+        """The services, stopped (streams, runners, watches, then the bus and the database)
+        before what `attach` brought goes away: nothing watches a cluster that is gone."""
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.close()
+            if tracing is not None:
+                await asyncio.to_thread(tracing.close)  # flushing the last spans blocks
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await services.start()
-        try:
-            if attach is None:
+        if attach is None:
+            async with serving():
                 yield
-            else:
-                async with attach(services):
-                    yield
-        finally:
-            await services.close()
+            return
+        async with attach(services), serving():
+            yield
 
+    schema = build_schema(settings, tracing.schema_extension() if tracing else None)
     graphql = GraphQLView(
         services,
-        schema=build_schema(settings),
+        schema=schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         connection_init_wait_timeout=timedelta(seconds=10),
         allowed_origins=settings.cors_origins,
     )
-    middleware = [Middleware(RequestIdMiddleware)]
-    if settings.cors_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["*"],
-                expose_headers=["X-Request-ID"],
-            )
-        )
-    app = Starlette(
-        routes=[
-            Route("/health", health),
-            Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
-            WebSocketRoute("/graphql", graphql),
-            WebSocketRoute("/ws/resources", resource_updates),
-        ],
-        middleware=middleware,
-        lifespan=lifespan,
-    )
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    routes: list[BaseRoute] = [
+        Route("/", home),
+        Route("/health", health),
+        Route("/metrics", metrics_endpoint(metrics, token)),
+        Route("/graphql", graphql),  # every method: the view answers those it does not serve
+        WebSocketRoute("/graphql", graphql),
+        WebSocketRoute("/ws/resources", resource_updates),
+        Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
+    ]
+    if settings.introspection:
+        sdl = schema.as_str()
+        routes.append(Route("/docs", lambda request: docs_page(sdl)))
+    middleware = _middleware(settings, metrics)
+    if tracing is not None:
+        middleware.insert(0, tracing.middleware())
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.services = services
+    app.state.metrics = metrics
     return app
+
+
+def _middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:
+    """Outermost first: the request ID, then the access line (which reads it), CORS, the body limit."""
+    middleware = [Middleware(RequestIdMiddleware), Middleware(AccessLogMiddleware, metrics=metrics)]
+    middleware.append(
+        Middleware(
+            CorsMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+        )
+    )
+    middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))
+    return middleware

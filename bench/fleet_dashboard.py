@@ -73,9 +73,9 @@ DASHBOARD = """query Dashboard($t: ID!, $n: Int!) {
     nodes {
       id name status
       summary { nodes readyNodes namespaces pods runningPods deployments services }
-      nodes { name ready roles }
-      pods { name namespace phase }
-      workloads { kind name namespace replicas readyReplicas status }
+      nodes(first: 100) { totalCount nodes { name ready roles } }
+      pods(first: 100) { totalCount nodes { name namespace phase } }
+      workloads(first: 100) { totalCount nodes { kind name namespace replicas readyReplicas status } }
     }
   }
 }"""
@@ -381,10 +381,10 @@ def shape(data: dict[str, Any]) -> dict[str, Any]:
         "fleetWorkloads": len(data["workloads"]["items"]),
         "fleetNamespaces": len(data["namespaces"]["items"]),
         "fleetErrors": len(data["workloads"]["errors"]) + len(data["namespaces"]["errors"]),
-        "nodes": sum(len(c["nodes"]) for c in clusters),
-        "pods": sum(len(c["pods"]) for c in clusters),
+        "nodes": sum(c["nodes"]["totalCount"] for c in clusters),
+        "pods": sum(c["pods"]["totalCount"] for c in clusters),
         "runningPods": sum(c["summary"]["runningPods"] for c in clusters),
-        "workloads": sum(len(c["workloads"]) for c in clusters),
+        "workloads": sum(c["workloads"]["totalCount"] for c in clusters),
     }
 
 

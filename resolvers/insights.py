@@ -2,8 +2,10 @@
 and claims, StorageClass usage, counts per namespace, ServiceAccount tokens (TLS, load balancers and
 search live in `insights_tls`, `insights_lb` and `insights_search`).
 
-The computations are plain functions over lists of objects (no I/O). The `read_*` coroutines at
-the end fetch what each needs from the watch-fed caches: one LIST per kind when cold, none warm.
+The computations are plain functions over lists of objects (no I/O), which read each object
+defensively (app/k8s/reading.py): a field of an unexpected type reads as its default. The `read_*`
+coroutines at the end fetch what each needs from the watch-fed caches: one LIST per kind when
+cold, none warm.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 
 from app.context import RequestContext
 from app.errors import BadUserInput, NotFound
+from app.k8s.reading import Reader, labels_of, name_of, namespace_of
 from app.k8s.resources import find_kind
-from resolvers.kube import items, meta
+from resolvers.kube import items
 from resolvers.observability import quantity
 
 Obj = dict[str, Any]
@@ -41,7 +44,7 @@ class Ref:
 
 
 def key_of(obj: Obj) -> tuple[str, str]:
-    return meta(obj).get("namespace") or "", meta(obj).get("name") or ""
+    return namespace_of(obj), name_of(obj)
 
 
 # -- service endpoints --------------------------------------------------------------------------
@@ -79,55 +82,60 @@ class ServiceEndpoints:
         return sum(1 for e in self.endpoints if e.ready)
 
 
-def ports_of(raw: list[Obj] | None) -> list[EndpointPort]:
-    return [EndpointPort(p.get("name"), int(p.get("port") or 0), p.get("protocol") or "TCP") for p in raw or []]
+def ports_of(owner: Reader, path: str = "ports") -> list[EndpointPort]:
+    return [EndpointPort(p.text("name"), p.integer("port"), p.text("protocol") or "TCP") for p in owner.each(path)]
 
 
-def _target(raw: Obj | None) -> Ref | None:
-    return Ref(raw.get("kind", ""), raw.get("name", ""), raw.get("namespace")) if raw else None
+def _target(owner: Reader) -> Ref | None:
+    raw = owner.section("targetRef")
+    return Ref(raw.text("kind") or "", raw.text("name") or "", raw.text("namespace")) if raw.value("kind") else None
+
+
+def _addresses(entry: Reader, path: str) -> list[str]:
+    return [a for a in entry.sequence(path) if isinstance(a, str)]
 
 
 def _from_slices(slices: list[Obj]) -> list[Endpoint]:
     found: dict[str, Endpoint] = {}
-    for piece in slices:
-        ports = ports_of(piece.get("ports"))
-        for entry in piece.get("endpoints") or []:
-            ready = (entry.get("conditions") or {}).get("ready") is not False  # unset means ready
-            for ip in entry.get("addresses") or []:
-                found.setdefault(ip, Endpoint(ip, ready, ports, entry.get("hostname"), entry.get("nodeName"),
-                                              entry.get("zone"), _target(entry.get("targetRef"))))
+    for piece in map(Reader, slices):
+        ports = ports_of(piece)
+        for entry in piece.each("endpoints"):
+            ready = entry.value("conditions.ready") is not False  # unset means ready
+            for ip in _addresses(entry, "addresses"):
+                found.setdefault(ip, Endpoint(ip, ready, ports, entry.text("hostname"), entry.text("nodeName"),
+                                              entry.text("zone"), _target(entry)))
     return list(found.values())
 
 
 def _from_endpoints(endpoints: Obj) -> list[Endpoint]:
     found = []
-    for subset in endpoints.get("subsets") or []:
-        ports = ports_of(subset.get("ports"))
+    for subset in Reader(endpoints).each("subsets"):
+        ports = ports_of(subset)
         for ready, key in ((True, "addresses"), (False, "notReadyAddresses")):
-            for a in subset.get(key) or []:
-                found.append(Endpoint(a.get("ip", ""), ready, ports, a.get("hostname"), a.get("nodeName"),
-                                      None, _target(a.get("targetRef"))))
+            for a in subset.each(key):
+                found.append(Endpoint(a.text("ip") or "", ready, ports, a.text("hostname"), a.text("nodeName"),
+                                      None, _target(a)))
     return found
 
 
 def service_endpoints(service: Obj, endpoints: list[Obj], slices: list[Obj], pods: list[Obj]) -> ServiceEndpoints:
     """The Service's endpoints: from its EndpointSlices when it has any, else from its Endpoints."""
     namespace, name = key_of(service)
-    spec = service.get("spec") or {}
+    spec = Reader(service).section("spec")
     own_slices = [s for s in slices if key_of(s)[0] == namespace
-                  and (meta(s).get("labels") or {}).get("kubernetes.io/service-name") == name]
+                  and labels_of(s).get("kubernetes.io/service-name") == name]
     own_endpoints = [e for e in endpoints if key_of(e) == (namespace, name)]
     source, found = "none", []
     if own_slices:
         source, found = "EndpointSlice", _from_slices(own_slices)
     elif own_endpoints:
         source, found = "Endpoints", _from_endpoints(own_endpoints[0])
-    nodes = {key_of(p): (p.get("spec") or {}).get("nodeName") for p in pods}
+    nodes = {key_of(p): Reader(p).text("spec.nodeName") for p in pods}
     for endpoint in found:
         if endpoint.node_name is None and endpoint.target_ref and endpoint.target_ref.kind == "Pod":
             endpoint.node_name = nodes.get((endpoint.target_ref.namespace or namespace, endpoint.target_ref.name))
     found.sort(key=lambda e: (not e.ready, e.ip))
-    return ServiceEndpoints(namespace, name, spec.get("type") or "ClusterIP", spec.get("clusterIP"), source, found)
+    return ServiceEndpoints(namespace, name, spec.text("type") or "ClusterIP", spec.text("clusterIP"), source, found)
 
 
 # -- consumers ----------------------------------------------------------------------------------
@@ -140,61 +148,61 @@ class PodConsumer:
     workload: Ref | None
 
 
-def _containers(spec: Obj) -> Iterator[Obj]:
+def _containers(spec: Reader) -> Iterator[Reader]:
     for key in ("initContainers", "containers", "ephemeralContainers"):
-        yield from spec.get(key) or []
+        yield from spec.each(key)
 
 
-def _config_refs(spec: Obj, kind: str) -> Iterator[tuple[str, str | None]]:
+def _config_refs(spec: Reader, kind: str) -> Iterator[tuple[str, str | None]]:
     """(how, name) for every reference of the pod spec to a ConfigMap or Secret."""
     key_ref, env_from, vol = ("configMapKeyRef", "configMapRef", "configMap") if kind == "ConfigMap" else \
         ("secretKeyRef", "secretRef", "secret")
     for container in _containers(spec):
-        for env in container.get("env") or []:
-            yield "env", ((env.get("valueFrom") or {}).get(key_ref) or {}).get("name")
-        for source in container.get("envFrom") or []:
-            yield "envFrom", (source.get(env_from) or {}).get("name")
-    for volume in spec.get("volumes") or []:
-        direct = volume.get(vol) or {}
-        yield "volume", direct.get("name") if kind == "ConfigMap" else direct.get("secretName")
-        for projected in (volume.get("projected") or {}).get("sources") or []:
-            yield "projectedVolume", (projected.get(vol) or {}).get("name")
+        for env in container.each("env"):
+            yield "env", env.text(f"valueFrom.{key_ref}.name")
+        for source in container.each("envFrom"):
+            yield "envFrom", source.text(f"{env_from}.name")
+    for volume in spec.each("volumes"):
+        yield "volume", volume.text(f"{vol}.name" if kind == "ConfigMap" else f"{vol}.secretName")
+        for projected in volume.each("projected.sources"):
+            yield "projectedVolume", projected.text(f"{vol}.name")
     if kind == "Secret":
-        for pull in spec.get("imagePullSecrets") or []:
-            yield "imagePullSecret", pull.get("name")
+        for pull in spec.each("imagePullSecrets"):
+            yield "imagePullSecret", pull.text("name")
 
 
-def _claim_refs(spec: Obj, pod_name: str) -> Iterator[tuple[str, str | None]]:
-    for volume in spec.get("volumes") or []:
-        yield "volume", (volume.get("persistentVolumeClaim") or {}).get("claimName")
-        if volume.get("ephemeral"):
-            yield "ephemeralVolume", f"{pod_name}-{volume.get('name')}"
+def _claim_refs(spec: Reader, pod_name: str) -> Iterator[tuple[str, str | None]]:
+    for volume in spec.each("volumes"):
+        yield "volume", volume.text("persistentVolumeClaim.claimName")
+        if volume.value("ephemeral"):
+            yield "ephemeralVolume", f"{pod_name}-{volume.text('name')}"
 
 
 def uses(pod: Obj, kind: str, name: str) -> list[str]:
     """How `pod` uses the ConfigMap, Secret or PersistentVolumeClaim `name` (empty when it does not)."""
-    spec = pod.get("spec") or {}
-    refs = _claim_refs(spec, meta(pod).get("name", "")) if kind == "PersistentVolumeClaim" \
-        else _config_refs(spec, kind)
+    spec = Reader(pod).section("spec")
+    refs = _claim_refs(spec, name_of(pod)) if kind == "PersistentVolumeClaim" else _config_refs(spec, kind)
     return sorted({how for how, used in refs if used == name})
 
 
-def _controller(obj: Obj) -> Obj | None:
-    owners = meta(obj).get("ownerReferences") or []
-    return next((o for o in owners if o.get("controller")), owners[0] if owners else None)
+def _controller(obj: Obj) -> Ref | None:
+    """The owner reference marked controller, else the first one; None when it has none that can be read."""
+    owners = list(Reader(obj).each("metadata.ownerReferences"))
+    chosen = next((o for o in owners if o.value("controller")), owners[0] if owners else None)
+    return Ref(chosen.text("kind") or "", chosen.text("name") or "") if chosen is not None else None
 
 
 def workload_of(pod: Obj, parents: dict[tuple[str, str, str], Obj]) -> Ref | None:
     """The top workload that owns the pod: a ReplicaSet's Deployment, a Job's CronJob, or its owner."""
-    namespace = meta(pod).get("namespace")
+    namespace = namespace_of(pod) or None
     owner = _controller(pod)
     for _ in range(8):  # owner chains are short; a cycle must not hang the request
         if owner is None:
             return None
-        parent = parents.get((owner.get("kind", ""), namespace or "", owner.get("name", "")))
+        parent = parents.get((owner.kind, namespace or "", owner.name))
         above = _controller(parent) if parent is not None else None
         if above is None:
-            return Ref(owner.get("kind", ""), owner.get("name", ""), namespace)
+            return Ref(owner.kind, owner.name, namespace)
         owner = above
     return None
 
@@ -206,12 +214,11 @@ def consumers(kind: str, namespace: str, name: str, pods: list[Obj],
     by_key = {(k, *key_of(p)): p for k, objects in parents.items() for p in objects}
     found = []
     for pod in pods:
-        if meta(pod).get("namespace") != namespace:
+        if namespace_of(pod) != namespace:
             continue
         via = uses(pod, kind, name)
         if via:
-            found.append(PodConsumer(Ref("Pod", meta(pod).get("name", ""), namespace), via,
-                                     workload_of(pod, by_key)))
+            found.append(PodConsumer(Ref("Pod", name_of(pod), namespace), via, workload_of(pod, by_key)))
     return sorted(found, key=lambda c: c.pod.name)
 
 
@@ -240,31 +247,30 @@ class StorageClassUsage:
 
 
 def is_default_class(storage_class: Obj) -> bool:
-    annotations = meta(storage_class).get("annotations") or {}
-    return any(str(annotations.get(a, "")).lower() == "true" for a in DEFAULT_CLASS)
+    annotations = Reader(storage_class).strings("metadata.annotations")
+    return any(annotations.get(a, "").lower() == "true" for a in DEFAULT_CLASS)
 
 
 def storage_class_usage(classes: list[Obj], volumes: list[Obj], claims: list[Obj]) -> list[StorageClassUsage]:
     """Per StorageClass: its volumes, its claims and their requested bytes. A claim without a class
     name counts under the default class, as the DefaultStorageClass admission would have set it."""
-    default = next((meta(c).get("name") for c in classes if is_default_class(c)), None)
+    default = next((name_of(c) for c in classes if is_default_class(c)), None)
 
     def class_of(obj: Obj, claim: bool) -> str | None:
-        value = (obj.get("spec") or {}).get("storageClassName")
+        value = Reader(obj).text("spec.storageClassName")
         return default if value is None and claim else value
 
     usage = []
-    for sc in sorted(classes, key=lambda c: meta(c).get("name", "")):
-        name = meta(sc).get("name", "")
+    for sc in sorted(classes, key=name_of):
+        name, r = name_of(sc), Reader(sc)
         pvs = [v for v in volumes if class_of(v, False) == name]
         pvcs = [c for c in claims if class_of(c, True) == name]
-        requested = sum(quantity(((c.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage"))
-                        for c in pvcs)
-        capacity = sum(quantity(((v.get("spec") or {}).get("capacity") or {}).get("storage")) for v in pvs)
+        requested = sum(quantity(Reader(c).text("spec.resources.requests.storage")) for c in pvcs)
+        capacity = sum(quantity(Reader(v).text("spec.capacity.storage")) for v in pvs)
+        bound = sum(1 for c in pvcs if Reader(c).text("status.phase") == "Bound")
         usage.append(StorageClassUsage(
-            name, sc.get("provisioner"), name == default, sc.get("reclaimPolicy"), sc.get("volumeBindingMode"),
-            len(pvs), len(pvcs), sum(1 for c in pvcs if (c.get("status") or {}).get("phase") == "Bound"),
-            requested, capacity))
+            name, r.text("provisioner"), name == default, r.text("reclaimPolicy"), r.text("volumeBindingMode"),
+            len(pvs), len(pvcs), bound, requested, capacity))
     return usage
 
 
@@ -280,8 +286,7 @@ class NamespaceCounts:
 
 def namespace_counts(namespaces: list[str], objects: dict[str, list[Obj]]) -> list[NamespaceCounts]:
     """Objects of each counted kind per namespace, for the given namespaces (zeros included)."""
-    tallies = {kind: Counter(meta(o).get("namespace") for o in objects.get(kind, [])) for kind in
-               COUNTED_KINDS.values()}
+    tallies = {kind: Counter(namespace_of(o) for o in objects.get(kind, [])) for kind in COUNTED_KINDS.values()}
     return [NamespaceCounts(ns, {f: tallies[k][ns] for f, k in COUNTED_KINDS.items()}) for ns in sorted(namespaces)]
 
 
@@ -294,15 +299,15 @@ class AccountTokens:
 
 
 def pod_account(pod: Obj) -> str:
-    spec = pod.get("spec") or {}
-    return str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
+    spec = Reader(pod).section("spec")
+    return spec.text("serviceAccountName") or spec.text("serviceAccount") or "default"
 
 
 def service_account_tokens(accounts: list[Obj], secrets: list[Obj], pods: list[Obj]) -> list[AccountTokens]:
     """Per ServiceAccount: its token Secrets (by type and annotation) and the pods that run as it."""
     tokens: dict[tuple[str, str], list[str]] = {}
     for s in secrets:
-        account = (meta(s).get("annotations") or {}).get(SA_ANNOTATION)
+        account = Reader(s).strings("metadata.annotations").get(SA_ANNOTATION)
         if s.get("type") == TOKEN_TYPE and account:
             tokens.setdefault((key_of(s)[0], account), []).append(key_of(s)[1])
     running = Counter((key_of(p)[0], pod_account(p)) for p in pods)

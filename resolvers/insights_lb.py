@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.context import RequestContext
+from app.k8s.reading import Reader, labels_of, name_of, namespace_of
 from app.k8s.resources import kind_from_crd
 from resolvers.insights import EndpointPort, key_of, ports_of, read
-from resolvers.kube import meta
 
 Obj = dict[str, Any]
 
@@ -51,16 +51,15 @@ class LoadBalancerInfo:
 
 
 def _metallb_part(obj: Obj, names: tuple[str, ...]) -> bool:
-    labels = meta(obj).get("labels") or {}
+    labels = labels_of(obj)
     if "metallb" in (labels.get("app.kubernetes.io/name"), labels.get("app")):
         return True
-    return meta(obj).get("namespace") == METALLB_NAMESPACE and meta(obj).get("name") in names
+    return namespace_of(obj) == METALLB_NAMESPACE and name_of(obj) in names
 
 
 def _image_tag(workload: Obj) -> str | None:
-    spec = ((workload.get("spec") or {}).get("template") or {}).get("spec") or {}
-    for container in spec.get("containers") or []:
-        image = str(container.get("image") or "")
+    for container in Reader(workload).each("spec.template.spec.containers"):
+        image = container.text("image") or ""
         if "metallb" in image and ":" in image.rsplit("/", 1)[-1]:
             return image.rsplit(":", 1)[1]
     return None
@@ -69,12 +68,13 @@ def _image_tag(workload: Obj) -> str | None:
 def lb_services(services: list[Obj]) -> list[LoadBalancerService]:
     found = []
     for s in services:
-        spec, ingress = s.get("spec") or {}, ((s.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-        if spec.get("type") == "LoadBalancer":
+        r = Reader(s, "Service")
+        spec, ingress = r.section("spec"), list(r.each("status.loadBalancer.ingress"))
+        if spec.text("type") == "LoadBalancer":
             found.append(LoadBalancerService(
-                *key_of(s), [i["ip"] for i in ingress if i.get("ip")], [i["hostname"] for i in ingress
-                                                                      if i.get("hostname")],
-                ports_of(spec.get("ports")), spec.get("loadBalancerClass")))
+                *key_of(s), [ip for i in ingress if (ip := i.text("ip"))],
+                [host for i in ingress if (host := i.text("hostname"))], ports_of(spec),
+                spec.text("loadBalancerClass")))
     return sorted(found, key=lambda s: (s.namespace, s.name))
 
 
@@ -87,15 +87,20 @@ def load_balancer(objects: dict[str, list[Obj]], pools: list[Obj]) -> LoadBalanc
     details += [f"deployment {'/'.join(key_of(d))}" for d in controllers]
     details += [f"daemonset {'/'.join(key_of(d))}" for d in speakers]
     details += [f"crd {key_of(c)[1]}" for c in objects["CustomResourceDefinition"]
-                if (c.get("spec") or {}).get("group") == "metallb.io"]
+                if Reader(c).text("spec.group") == "metallb.io"]
     services = lb_services(objects["Service"])
-    cloud = any(str((n.get("spec") or {}).get("providerID", "")).startswith(_CLOUD_PROVIDER_IDS)
+    cloud = any((Reader(n).text("spec.providerID") or "").startswith(_CLOUD_PROVIDER_IDS)
                 for n in objects["Node"]) or any(not s.pending for s in services)
     provider = "metallb" if details else "cloud" if cloud else "none"
     version = next((t for t in map(_image_tag, controllers + speakers) if t), None)
-    address_pools = [AddressPool(key_of(p)[1], list((p.get("spec") or {}).get("addresses") or []),
-                                 (p.get("spec") or {}).get("autoAssign") is not False) for p in pools]
+    address_pools = [_pool(p) for p in pools]
     return LoadBalancerInfo(bool(details), provider, details, version, address_pools, services)
+
+
+def _pool(pool: Obj) -> AddressPool:
+    spec = Reader(pool).section("spec")
+    addresses = [a for a in spec.sequence("addresses") if isinstance(a, str)]
+    return AddressPool(name_of(pool), addresses, spec.value("autoAssign") is not False)
 
 
 def metallb_pool_crd(crds: list[Obj]) -> Obj | None:

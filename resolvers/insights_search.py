@@ -10,9 +10,9 @@ from typing import Any
 
 from app.context import RequestContext
 from app.errors import BadUserInput
+from app.k8s.reading import labels_of, name_of
 from app.k8s.resources import find_kind
 from resolvers.insights import key_of, read
-from resolvers.kube import meta
 
 Obj = dict[str, Any]
 
@@ -32,10 +32,10 @@ class SearchHit:
 
 
 def _hit(kind: str, obj: Obj, needle: str) -> SearchHit | None:
-    name = str(meta(obj).get("name", "")).lower()
+    name = name_of(obj).lower()
     if needle in name:
         return SearchHit(kind, obj, "name", 0 if name == needle else 1 if name.startswith(needle) else 2)
-    for key, value in sorted((meta(obj).get("labels") or {}).items()):
+    for key, value in sorted(labels_of(obj).items()):
         if needle in str(value).lower():
             return SearchHit(kind, obj, f"label:{key}", 3)
     return None

@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from app.context import RequestContext
 from app.errors import BadUserInput
+from app.k8s.reading import Reader, name_of, namespace_of
 from resolvers.insights import one
-from resolvers.kube import items, meta
+from resolvers.kube import items
 
 Obj = dict[str, Any]
 
@@ -100,8 +101,9 @@ def certificate(cert: x509.Certificate, now: datetime) -> Certificate:
 def _decoded(data: Obj, key: str) -> bytes | None:
     if key not in data:
         return None
+    value = data[key]
     try:
-        return base64.b64decode(data[key] or "", validate=True)
+        return base64.b64decode(value if isinstance(value, str) else "", validate=True)
     except (binascii.Error, ValueError):
         return b""
 
@@ -126,12 +128,12 @@ def tls_info(secret: Obj, now: datetime | None = None) -> TlsInfo:
     """The certificate in `tls.crt` (the leaf first, then the rest of the chain) and whether `tls.key`
     belongs to it. Only metadata of the certificate is returned, never the key or the certificate."""
     now = now or datetime.now(UTC)
-    namespace, name = meta(secret).get("namespace") or "", meta(secret).get("name") or ""
-    data = secret.get("data") or {}
+    namespace, name, r = namespace_of(secret), name_of(secret), Reader(secret, "Secret")
+    data = r.mapping("data")
     crt, key = _decoded(data, "tls.crt"), _decoded(data, "tls.key")
     if crt is None:
         raise BadUserInput.field("name", f"Secret {namespace}/{name} has no tls.crt")
-    info = TlsInfo(namespace, name, secret.get("type") or "Opaque", key is not None)
+    info = TlsInfo(namespace, name, r.text("type") or "Opaque", key is not None)
     try:
         certs = _load_certificates(crt)
     except ValueError:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from app import validation
 from app.context import RequestContext
 from app.errors import AppError, BadUserInput, FieldErrors, NotFound
-from app.k8s import secret_policy
+from app.k8s import reading, secret_policy
 from resolvers.cluster_access import may_on_cluster
 
 Obj = dict[str, Any]
@@ -40,8 +40,9 @@ async def reads_secret_values(ctx: RequestContext, cluster_id: str) -> bool:
     return await may_on_cluster(ctx, cluster_id, "secrets:read")
 
 
-def meta(obj: Obj) -> dict[str, Any]:
-    return obj.get("metadata") or {}
+def meta(obj: Obj) -> Mapping[str, Any]:
+    """An object's metadata (empty when it has none that can be read)."""
+    return reading.meta(obj)
 
 
 def parse_label_selector(selector: str | None) -> Callable[[dict[str, str]], bool]:
@@ -143,17 +144,21 @@ def select(
     needle = search.lower() if search else None
     chosen = []
     for obj in objects:
-        m = meta(obj)
-        if namespace is not None and m.get("namespace") != namespace:
+        if namespace is not None and reading.namespace_of(obj) != namespace:
             continue
-        if not matches(m.get("labels") or {}):
+        if not matches(reading.labels_of(obj)):
             continue
-        if needle and needle not in str(m.get("name", "")).lower():
+        if needle and needle not in reading.name_of(obj).lower():
             continue
         if not fields(obj):
             continue
         chosen.append(obj)
-    return sorted(chosen, key=lambda o: (meta(o).get("namespace") or "", meta(o).get("name") or ""))
+    return sorted(chosen, key=order)
+
+
+def order(obj: Obj) -> tuple[str, str]:
+    """The order of every list of a cluster's objects: by namespace, then name."""
+    return reading.namespace_of(obj), reading.name_of(obj)
 
 
 def resolve(kind: str) -> str:
@@ -191,8 +196,7 @@ async def find(ctx: RequestContext, cluster_id: str, kind: str, namespace: str |
     errors.raise_if_any()
     objects = await items(ctx, cluster_id, builtin.kind) if builtin else await custom_items(ctx, cluster_id, kind)
     for obj in objects:
-        m = meta(obj)
-        if m.get("name") == name and (namespace is None or m.get("namespace") == namespace):
+        if reading.name_of(obj) == name and (namespace is None or reading.namespace_of(obj) == namespace):
             return obj
     where = f" in namespace {namespace}" if namespace else ""
     raise NotFound(f"{kind} {name!r} not found{where} on cluster {cluster_id}")

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from app.context import RequestContext
 from app.errors import BadUserInput
 from app.k8s.client import ClusterClient
+from app.k8s.reading import Reader, name_of, namespace_of
 from app.k8s.resources import ResourceKind
 from loaders.clusters import ensure_registered
 from resolvers.clusters import get_cluster
-from resolvers.kube import items, meta
+from resolvers.kube import items
 
 NODE_METRICS = ResourceKind("NodeMetrics", "metrics.k8s.io", "v1beta1", "nodes", False, "node", ())
 POD_METRICS = ResourceKind("PodMetrics", "metrics.k8s.io", "v1beta1", "pods", True, "pod", ())
@@ -22,11 +23,14 @@ _QUANTITY = re.compile(r"^([0-9.]+)([a-zA-Z]*)$")
 
 
 def quantity(value: str | None) -> float:
-    """A Kubernetes quantity ('250m', '1.5', '512Mi') as a number (cores or bytes)."""
+    """A Kubernetes quantity ('250m', '1.5', '512Mi') as a number (cores or bytes); 0 when unreadable."""
     match = _QUANTITY.match(str(value or "0").strip())
     if match is None or match.group(2) not in _UNITS:
         return 0.0
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    except ValueError:  # '1.2.3'
+        return 0.0
 
 
 @dataclass
@@ -70,19 +74,19 @@ async def usage(ctx: RequestContext, cluster_id: str, namespace: str | None) -> 
     pod_metrics = (await client.list(POD_METRICS, namespace, identity=ctx.kube_identity())).items
     result = ClusterUsage()
     for node in await items(ctx, cluster_id, "Node"):
-        capacity = (node.get("status") or {}).get("allocatable") or {}
-        result.cpu_capacity += quantity(capacity.get("cpu"))
-        result.memory_capacity += quantity(capacity.get("memory"))
-    for m in node_metrics:
-        u = m.get("usage") or {}
-        result.nodes.append(Usage(meta(m).get("name", ""), None, quantity(u.get("cpu")), quantity(u.get("memory"))))
+        r = Reader(node, "Node")
+        result.cpu_capacity += quantity(r.text("status.allocatable.cpu"))
+        result.memory_capacity += quantity(r.text("status.allocatable.memory"))
+    for m in map(Reader, node_metrics):
+        cpu, memory = quantity(m.text("usage.cpu")), quantity(m.text("usage.memory"))
+        result.nodes.append(Usage(m.text("metadata.name") or "", None, cpu, memory))
     result.cpu_cores = sum(n.cpu_cores for n in result.nodes)
     result.memory_bytes = sum(n.memory_bytes for n in result.nodes)
-    for m in pod_metrics:
-        containers = m.get("containers") or []
-        cpu = sum(quantity((c.get("usage") or {}).get("cpu")) for c in containers)
-        memory = sum(quantity((c.get("usage") or {}).get("memory")) for c in containers)
-        result.pods.append(Usage(meta(m).get("name", ""), meta(m).get("namespace"), cpu, memory))
+    for m in map(Reader, pod_metrics):
+        containers = list(m.each("containers"))
+        cpu = sum(quantity(c.text("usage.cpu")) for c in containers)
+        memory = sum(quantity(c.text("usage.memory")) for c in containers)
+        result.pods.append(Usage(m.text("metadata.name") or "", m.text("metadata.namespace"), cpu, memory))
     result.workloads = await _by_workload(ctx, cluster_id, result.pods)
     return result
 
@@ -91,19 +95,24 @@ async def _by_workload(ctx: RequestContext, cluster_id: str, pods: list[Usage]) 
     """Pod usage summed per owning workload (a ReplicaSet's pods count for its Deployment)."""
     owners: dict[tuple[str, str], str] = {}
     for rs in await items(ctx, cluster_id, "ReplicaSet"):
-        refs = meta(rs).get("ownerReferences") or []
-        if refs:
-            owners[(meta(rs).get("namespace", ""), meta(rs).get("name", ""))] = f"{refs[0]['kind']}/{refs[0]['name']}"
+        if owner := _owner(rs):
+            owners[(namespace_of(rs), name_of(rs))] = f"{owner[0]}/{owner[1]}"
     pod_owner: dict[tuple[str, str], str] = {}
     for pod in await items(ctx, cluster_id, "Pod"):
-        refs = meta(pod).get("ownerReferences") or []
-        if refs:
-            key = (meta(pod).get("namespace", ""), refs[0]["name"])
-            pod_owner[(key[0], meta(pod).get("name", ""))] = owners.get(key, f"{refs[0]['kind']}/{refs[0]['name']}")
+        if owner := _owner(pod):
+            key = (namespace_of(pod), owner[1])
+            pod_owner[(key[0], name_of(pod))] = owners.get(key, f"{owner[0]}/{owner[1]}")
     totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
     for p in pods:
-        owner = pod_owner.get((p.namespace or "", p.name))
-        if owner:
-            totals[(p.namespace or "", owner)][0] += p.cpu_cores
-            totals[(p.namespace or "", owner)][1] += p.memory_bytes
-    return [Usage(owner, ns, cpu, mem) for (ns, owner), (cpu, mem) in sorted(totals.items())]
+        workload = pod_owner.get((p.namespace or "", p.name))
+        if workload:
+            totals[(p.namespace or "", workload)][0] += p.cpu_cores
+            totals[(p.namespace or "", workload)][1] += p.memory_bytes
+    return [Usage(workload, ns, cpu, mem) for (ns, workload), (cpu, mem) in sorted(totals.items())]
+
+
+def _owner(obj: dict) -> tuple[str, str] | None:
+    """(kind, name) of an object's first owner reference, when it can be read."""
+    first = next(Reader(obj).each("metadata.ownerReferences"), None)
+    kind, name = (first.text("kind"), first.text("name")) if first is not None else (None, None)
+    return (kind, name) if kind and name else None

@@ -1,6 +1,7 @@
 """A cluster at a glance: capacity against requests, pod phases, workload health, warnings.
 
 Pure computations over the cached objects; the schema feeds them from the request's loaders.
+Objects are read defensively: an unreadable field counts as its default, noted in `notes`.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.k8s.reading import Notes, Reader
 from resolvers.observability import quantity
-from resolvers.workloads import node_ready, workload_status
+from resolvers.workloads import node_ready, pod_phase, workload_status
 
 Obj = dict[str, Any]
 
@@ -30,13 +32,24 @@ class Overview:
     warnings: list[Obj] = field(default_factory=list)
 
 
-def _requests(pod: Obj) -> tuple[float, float]:
+def _requests(pod: Obj, notes: Notes | None) -> tuple[float, float]:
     cpu = memory = 0.0
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        requests = (container.get("resources") or {}).get("requests") or {}
-        cpu += quantity(requests.get("cpu"))
-        memory += quantity(requests.get("memory"))
+    for container in Reader(pod, "Pod", notes).each("spec.containers"):
+        cpu += quantity(container.text("resources.requests.cpu"))
+        memory += quantity(container.text("resources.requests.memory"))
     return cpu, memory
+
+
+def _allocatable(node: Obj, notes: Notes | None) -> tuple[float, float]:
+    r = Reader(node, "Node", notes)
+    return quantity(r.text("status.allocatable.cpu")), quantity(r.text("status.allocatable.memory"))
+
+
+def _warnings(events: list[Obj], notes: Notes | None, limit: int) -> list[Obj]:
+    readers = [Reader(e, "Event", notes) for e in events]
+    found = [r for r in readers if r.text("type") == "Warning"]
+    found.sort(key=lambda r: r.text("lastTimestamp") or r.text("eventTime") or "", reverse=True)
+    return [r.obj for r in found[:limit]]
 
 
 def _health(ready_nodes: int, nodes: int, workloads: Counter[str], phases: Counter[str]) -> str:
@@ -54,15 +67,14 @@ def overview(
     workloads: list[Obj],
     events: list[Obj],
     max_warnings: int = 10,
+    notes: Notes | None = None,
 ) -> Overview:
-    ready = sum(1 for n in nodes if node_ready(n))
-    phases = Counter(str((p.get("status") or {}).get("phase", "Unknown")) for p in pods)
-    statuses = Counter(workload_status(w) for w in workloads)
-    active = [p for p in pods if (p.get("status") or {}).get("phase") in ("Pending", "Running")]
-    requested = [_requests(p) for p in active]
-    allocatable = [(n.get("status") or {}).get("allocatable") or {} for n in nodes]
-    warnings = [e for e in events if e.get("type") == "Warning"]
-    warnings.sort(key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""), reverse=True)
+    ready = sum(1 for n in nodes if node_ready(n, notes))
+    phases = Counter(pod_phase(p, notes) for p in pods)
+    statuses = Counter(workload_status(w, notes) for w in workloads)
+    active = [p for p in pods if pod_phase(p) in ("Pending", "Running")]
+    requested = [_requests(p, notes) for p in active]
+    allocatable = [_allocatable(n, notes) for n in nodes]
     return Overview(
         health=_health(ready, len(nodes), statuses, phases),
         nodes=len(nodes),
@@ -70,9 +82,9 @@ def overview(
         namespaces=len(namespaces),
         pods_by_phase=dict(sorted(phases.items())),
         workloads_by_status=dict(sorted(statuses.items())),
-        cpu_capacity=sum(quantity(a.get("cpu")) for a in allocatable),
-        memory_capacity=sum(quantity(a.get("memory")) for a in allocatable),
+        cpu_capacity=sum(c for c, _ in allocatable),
+        memory_capacity=sum(m for _, m in allocatable),
         cpu_requested=sum(c for c, _ in requested),
         memory_requested=sum(m for _, m in requested),
-        warnings=warnings[:max_warnings],
+        warnings=_warnings(events, notes, max_warnings),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import networkx as nx
@@ -22,9 +22,10 @@ from app.db.models import Cluster, TopologySnapshot
 from app.errors import BadUserInput, FieldErrors, Forbidden, NotFound
 from app.ids import new_id
 from app.k8s import secret_policy
+from app.k8s.reading import Notes
 from app.topology import blast_radius as radius
 from app.topology import build, dependency_path, diff, exports, fleet_view, layout, orphans, subgraph, to_json
-from app.topology.model import node_id
+from app.topology.model import node_id, scope
 from app.topology.views import project_view
 from resolvers import kube
 from resolvers.cluster_access import may_on_cluster
@@ -47,12 +48,13 @@ FORMATS = {
     "GRAPHML": ("application/graphml+xml", "graphml"),
 }
 MAX_DEPTH = 10
+UNREADABLE = "unreadable"  # the graph attribute listing the fields of its objects that could not be read
 
 
 @dataclass
 class Rendered:
     graph: nx.MultiDiGraph
-    data: dict[str, Any]  # to_json's {nodes, edges, meta}
+    data: dict[str, Any]  # to_json's {nodes, edges, meta}, and the `errors` of the objects read
 
 
 def _kinds(kinds: list[str] | None) -> tuple[str, ...]:
@@ -74,17 +76,30 @@ async def objects(ctx: RequestContext, cluster_id: str, kinds: tuple[str, ...] =
 async def graph_of(
     ctx: RequestContext, cluster_id: str, kinds: tuple[str, ...] | None = None, namespace: str | None = None
 ) -> nx.MultiDiGraph:
-    """The cluster's graph; a Secret whose values the caller may not read is a node flagged `hidden`."""
-    graph = build(await objects(ctx, cluster_id, kinds or KINDS), namespace=namespace, kinds=kinds)
+    """The cluster's graph; a Secret whose values the caller may not read is a node flagged `hidden`.
+    The fields of its objects that could not be read are kept in the graph's `unreadable` list."""
+    notes = Notes()
+    graph = build(await objects(ctx, cluster_id, kinds or KINDS), namespace=namespace, kinds=kinds, notes=notes)
     readable = await kube.reads_secret_values(ctx, cluster_id)
     for _, attrs in graph.nodes(data=True):
         if secret_policy.hides(attrs, readable):
             attrs["hidden"] = True
+    cluster = await ctx.loaders.cluster.load(cluster_id)
+    name = cluster.name if cluster is not None else ""
+    graph.graph[UNREADABLE] = [{"clusterId": cluster_id, "clusterName": name, **asdict(e)} for e in notes.entries()]
     return graph
 
 
 def render(graph: nx.MultiDiGraph, seed: int = 0, **meta: Any) -> Rendered:
-    return Rendered(graph, to_json(graph, layout(graph, seed), {"layoutSeed": seed, **meta}))
+    data = to_json(graph, layout(graph, seed), {"layoutSeed": seed, **meta})
+    data["errors"] = [e for e in graph.graph.get(UNREADABLE, []) if _shown(graph, e)]
+    return Rendered(graph, data)
+
+
+def _shown(graph: nx.MultiDiGraph, entry: dict[str, Any]) -> bool:
+    """Whether the object an unreadable field belongs to is in the graph (a subgraph keeps fewer)."""
+    found = node_id(entry["kind"], scope(entry["kind"], entry["namespace"]), entry["name"])
+    return found in graph or f"{entry['clusterId']}/{found}" in graph
 
 
 def _within(graph: nx.MultiDiGraph, depth: int | None) -> nx.MultiDiGraph:
@@ -184,7 +199,9 @@ async def project(ctx: RequestContext, tenant_id: str, namespaces: list[tuple[st
             raise NotFound.of("cluster", cluster_id)
         graph = await graph_of(ctx, cluster.id, namespace=namespace)
         parts.append((cluster.id, cluster.name, namespace, graph))
-    return render(project_view(parts), tenantId=tenant_id)
+    view = project_view(parts)
+    view.graph[UNREADABLE] = [e for *_, graph in parts for e in graph.graph.get(UNREADABLE, [])]
+    return render(view, tenantId=tenant_id)
 
 
 def export(rendered: Rendered, fmt: str) -> tuple[str, str, str]:
@@ -195,10 +212,11 @@ def export(rendered: Rendered, fmt: str) -> tuple[str, str, str]:
     positions = {n["id"]: (n["x"], n["y"]) for n in rendered.data["nodes"]}
     if fmt == "JSON":
         return content_type, extension, json.dumps(rendered.data, separators=(",", ":"))
-    if fmt == "SVG":
-        return content_type, extension, exports.to_svg(rendered.graph, positions)
-    if fmt == "PNG":
-        return content_type, extension, base64.b64encode(exports.to_png(rendered.graph, positions)).decode()
+    if fmt in ("SVG", "PNG"):  # pictures frame each namespace: their own arrangement, from the same seed
+        arranged = exports.arrange(rendered.graph, rendered.data["meta"].get("layoutSeed", 0))
+        if fmt == "SVG":
+            return content_type, extension, exports.to_svg(rendered.graph, arranged)
+        return content_type, extension, base64.b64encode(exports.to_png(rendered.graph, arranged)).decode()
     if fmt == "DRAWIO":
         return content_type, extension, exports.to_drawio(rendered.graph, positions)
     return content_type, extension, exports.to_graphml(rendered.graph)

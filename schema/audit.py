@@ -86,11 +86,11 @@ class AuditQuery:
         after: str | None = None,
         page: int | None = None,
         page_size: int | None = None,
-    ) -> Connection[AuditEntry]:
+    ) -> Connection[AuditEntry] | None:
         paging = page_from(first, after, page, page_size)
         rows, total = await resolve.list_audit(info.context, _filter(filter), paging)
         return connection([AuditEntry.from_model(r) for r in rows], total, paging)
 
     @strawberry.field(permission_classes=READS["audit"], description="CSV, newest first")
-    async def export_audit_logs(self, info: Info, filter: AuditFilterInput | None = None) -> str:
+    async def export_audit_logs(self, info: Info, filter: AuditFilterInput | None = None) -> str | None:
         return await resolve.export_csv(info.context, _filter(filter))

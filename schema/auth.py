@@ -109,12 +109,12 @@ class ApiTokenCreated:
 @strawberry.type
 class AuthQuery:
     @strawberry.field(permission_classes=[SignedIn])
-    async def sessions(self, info: Info) -> list[Session]:
+    async def sessions(self, info: Info) -> list[Session] | None:
         current = info.context.principal.session_id
         return [Session.from_model(s, current) for s in await resolve_sessions.list_sessions(info.context)]
 
     @strawberry.field(permission_classes=[SignedIn])
-    async def api_tokens(self, info: Info) -> list[ApiToken]:
+    async def api_tokens(self, info: Info) -> list[ApiToken] | None:
         return [ApiToken.from_model(t) for t in await resolve_sessions.list_api_tokens(info.context)]
 
 

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from app.db import models
 from resolvers import clusters as resolve
-from resolvers import kube, lifecycle
+from resolvers import kube, node_pools
 from resolvers import topology as topology_resolve
 from schema.base import Connection, Node, connection, page_from
 from schema.cluster_state import ClusterState
@@ -19,29 +19,34 @@ from schema.permissions import READS, SignedIn, requires, requires_on_cluster, r
 from schema.topology import Topology
 
 
-@strawberry.type
+@strawberry.type(
+    description="A group of like nodes: stored with a cluster created here, or discovered from the pool label "
+    "the nodes of a registered cluster carry (GKE, EKS, AKS, Karpenter, ...)"
+)
 class NodePool:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The stored pool's ID; for a discovered one, clusterId/name")
     name: str
-    node_count: int
+    origin: str = strawberry.field(description="provisioned (stored with the cluster) or discovered (from labels)")
+    node_count: int = strawberry.field(description="Nodes asked for (provisioned), or found (discovered)")
+    current_nodes: int | None = strawberry.field(
+        description="Nodes of the pool the cluster shows now; null while it cannot say (being created, unreachable)"
+    )
+    ready_nodes: int | None = strawberry.field(description="Of those, the Ready ones")
     min_count: int | None
     max_count: int | None
     instance_type: str | None
-    labels: JSON
-    taints: list[str]
+    labels: JSON = strawberry.field(description="As stored (provisioned), or those every node carries (discovered)")
+    taints: list[str] = strawberry.field(
+        description="As key=value:Effect; as stored (provisioned), or those every node carries (discovered)"
+    )
 
     @classmethod
-    def from_model(cls, m: models.NodePool) -> NodePool:
+    def of(cls, p: node_pools.PoolView) -> NodePool:
         return cls(
-            id=strawberry.ID(m.id),
-            name=m.name,
-            node_count=m.node_count,
-            min_count=m.min_count,
-            max_count=m.max_count,
-            instance_type=m.instance_type,
-            labels=cast(JSON, m.labels or {}),
-            taints=list(m.taints or []),
-        )
+            id=strawberry.ID(p.id), name=p.name, origin=p.origin, node_count=p.node_count,
+            current_nodes=p.current_nodes, ready_nodes=p.ready_nodes, min_count=p.min_count, max_count=p.max_count,
+            instance_type=p.instance_type, labels=cast(JSON, p.labels), taints=p.taints,
+        )  # fmt: skip
 
 
 @strawberry.type
@@ -82,9 +87,14 @@ class Cluster(ClusterState, Node):
         found = await topology_resolve.cluster_topology(info.context, cid, namespace, kinds, depth, layout_seed)
         return Topology.of(found.data)
 
-    @strawberry.field(description="Node pools of a cluster created here.")
-    async def node_pools(self, info: Info) -> list[NodePool]:
-        return [NodePool.from_model(p) for p in await lifecycle.node_pools(info.context, str(self.id))]
+    @strawberry.field(
+        permission_classes=[requires_on_source_cluster("clusters:read")],
+        description="Node pools: those stored with a cluster created here (with the nodes it shows now), or those "
+        "a registered cluster's nodes name in their pool labels.",
+    )
+    async def node_pools(self, info: Info) -> list[NodePool] | None:
+        found = await node_pools.cluster_pools(info.context, str(self.id), self.origin, self.status)
+        return [NodePool.of(p) for p in found]
 
     @classmethod
     def from_model(cls, m: models.Cluster) -> Cluster:
@@ -151,13 +161,13 @@ class ClusterQuery:
         page_size: int | None = None,
         search: str | None = None,
         status: str | None = None,
-    ) -> Connection[Cluster]:
+    ) -> Connection[Cluster] | None:
         paging = page_from(first, after, page, page_size)
         rows, total = await resolve.list_clusters(info.context, str(tenant_id), paging, search, status)
         return connection([Cluster.from_model(r) for r in rows], total, paging)
 
     @strawberry.field(permission_classes=READS["cluster"])
-    async def cluster(self, info: Info, id: strawberry.ID) -> Cluster:
+    async def cluster(self, info: Info, id: strawberry.ID) -> Cluster | None:
         return Cluster.from_model(await resolve.get_cluster(info.context, str(id)))
 
     @strawberry.field(
@@ -166,7 +176,7 @@ class ClusterQuery:
     )
     async def kube_object(
         self, info: Info, cluster_id: strawberry.ID, kind: str, name: str, namespace: str | None = None
-    ) -> KubeObject:
+    ) -> KubeObject | None:
         obj = await kube.find(info.context, str(cluster_id), kind, namespace, name)
         return KubeObject.of(obj, str(cluster_id))
 
@@ -182,7 +192,7 @@ class ClusterQuery:
         namespace: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
-    ) -> list[KubeObject]:
+    ) -> list[KubeObject] | None:
         found = await kube.objects_of(info.context, str(cluster_id), kind)
         chosen = kube.select(found, namespace, label_selector, field_selector=field_selector)
         return [KubeObject.of(o, str(cluster_id)) for o in chosen]
@@ -191,7 +201,7 @@ class ClusterQuery:
         permission_classes=[SignedIn, requires_on_cluster("clusters:admin")],
         description="The cluster's kubeconfig; audited.",
     )
-    async def kubeconfig(self, info: Info, cluster_id: strawberry.ID) -> str:
+    async def kubeconfig(self, info: Info, cluster_id: strawberry.ID) -> str | None:
         return await resolve.read_kubeconfig(info.context, str(cluster_id))
 
 

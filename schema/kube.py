@@ -1,4 +1,8 @@
-"""Kubernetes objects in the schema: common typed fields plus the raw object."""
+"""Kubernetes objects in the schema: common typed fields plus the raw object.
+
+Objects are read defensively (app/k8s/reading.py): a field of an unexpected type reads as its
+default, and is noted in the `notes` given, for the list that shows the object to report it.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +12,63 @@ from typing import Any, cast
 import strawberry
 from strawberry.scalars import JSON
 
+from app.k8s.reading import Notes, Reader, Unreadable
 from resolvers import workloads as shape
+from resolvers.node_pools import pool_of
 from schema.scalars import parse_datetime
 
 Obj = dict[str, Any]
+UNREADABLE = "UNREADABLE_FIELD"
 
 
-def _common(obj: Obj, cluster_id: str) -> dict[str, Any]:
-    m = obj.get("metadata") or {}
+def _common(r: Reader, cluster_id: str) -> dict[str, Any]:
+    m = r.section("metadata")
     return {
         "cluster_id": strawberry.ID(cluster_id),
-        "uid": m.get("uid", ""),
-        "kind": obj.get("kind", ""),
-        "api_version": obj.get("apiVersion", ""),
-        "name": m.get("name", ""),
-        "namespace": m.get("namespace"),
-        "labels": cast(JSON, m.get("labels") or {}),
-        "annotations": cast(JSON, m.get("annotations") or {}),
-        "created_at": parse_datetime(m.get("creationTimestamp")),
-        "resource_version": m.get("resourceVersion", ""),
+        "uid": m.text("uid") or "",
+        "kind": r.kind,
+        "api_version": r.text("apiVersion") or "",
+        "name": m.text("name") or "",
+        "namespace": m.text("namespace") or None,
+        "labels": cast(JSON, m.strings("labels")),
+        "annotations": cast(JSON, m.strings("annotations")),
+        "created_at": parse_datetime(m.text("creationTimestamp")),
+        "resource_version": m.text("resourceVersion") or "",
     }
+
+
+@strawberry.type(
+    description="What a cluster could not answer: the whole cluster (code and message), or one field of one of "
+    f"its objects ({UNREADABLE}, with kind, namespace, name and field), which was read as its default while the "
+    "rest was served."
+)
+class ClusterFailure:
+    cluster_id: strawberry.ID
+    cluster_name: str
+    code: str
+    message: str
+    kind: str | None = strawberry.field(default=None, description="The object's kind, for an unreadable field")
+    namespace: str | None = None
+    name: str | None = strawberry.field(default=None, description="The object's name, for an unreadable field")
+    field: str | None = strawberry.field(default=None, description="The path of the unreadable field in the object")
+
+    @classmethod
+    def unreadable(cls, entry: Unreadable, cluster_id: str, cluster_name: str) -> ClusterFailure:
+        return cls(
+            cluster_id=strawberry.ID(cluster_id), cluster_name=cluster_name, code=UNREADABLE,
+            message=f"{entry.field or 'the object'} {entry.message}", kind=entry.kind, namespace=entry.namespace,
+            name=entry.name, field=entry.field,
+        )  # fmt: skip
+
+
+def failures_of(notes: Notes, cluster_id: str, cluster_name: str) -> list[ClusterFailure]:
+    return [ClusterFailure.unreadable(e, cluster_id, cluster_name) for e in notes.entries()]
+
+
+def unreadable_failure(entry: dict[str, Any]) -> ClusterFailure:
+    """An entry as a rendered topology keeps it: the `Unreadable` fields, and clusterId and clusterName."""
+    fields = Unreadable(entry["kind"], entry["namespace"], entry["name"], entry["field"], entry["message"])
+    return ClusterFailure.unreadable(fields, entry["clusterId"], entry["clusterName"])
 
 
 @strawberry.interface(description="Fields every Kubernetes object has.")
@@ -49,18 +90,8 @@ class KubeObject(KubeResource):
     raw: JSON = strawberry.field(description="The whole object as the cluster returned it")
 
     @classmethod
-    def of(cls, obj: Obj, cluster_id: str) -> KubeObject:
-        return cls(raw=cast(JSON, obj), **_common(obj, cluster_id))
-
-
-POOL_LABELS = (
-    "fleetgraph.io/node-pool",
-    "kubesim.io/node-pool",
-    "eks.amazonaws.com/nodegroup",
-    "cloud.google.com/gke-nodepool",
-    "kubernetes.azure.com/agentpool",
-    "node.kubernetes.io/instance-type",
-)
+    def of(cls, obj: Obj, cluster_id: str, notes: Notes | None = None, kind: str | None = None) -> KubeObject:
+        return cls(raw=cast(JSON, obj), **_common(Reader(obj, kind, notes), cluster_id))
 
 
 @strawberry.type
@@ -71,27 +102,25 @@ class KubeNode(KubeResource):
     internal_ip: str | None
     cpu_capacity: str | None
     memory_capacity: str | None
-    pool: str | None
+    pool: str | None = strawberry.field(description="Its node pool, from the pool label its provider sets")
     unschedulable: bool
 
     @classmethod
-    def of(cls, obj: Obj, cluster_id: str) -> KubeNode:
-        status = obj.get("status") or {}
-        labels = (obj.get("metadata") or {}).get("labels") or {}
+    def of(cls, obj: Obj, cluster_id: str, notes: Notes | None = None) -> KubeNode:
+        r = Reader(obj, "Node", notes)
+        labels = r.strings("metadata.labels")
         roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))
-        addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
-        capacity = status.get("capacity") or {}
-        pool = next((labels[k] for k in POOL_LABELS if labels.get(k)), None)
+        addresses = {a.text("type"): a.text("address") for a in r.each("status.addresses")}
         return cls(
-            ready=shape.node_ready(obj),
+            ready=shape.node_ready(obj, notes),
             roles=roles or ["worker"],
-            kubelet_version=(status.get("nodeInfo") or {}).get("kubeletVersion"),
+            kubelet_version=r.text("status.nodeInfo.kubeletVersion"),
             internal_ip=addresses.get("InternalIP"),
-            cpu_capacity=capacity.get("cpu"),
-            memory_capacity=capacity.get("memory"),
-            pool=pool,
-            unschedulable=bool((obj.get("spec") or {}).get("unschedulable")),
-            **_common(obj, cluster_id),
+            cpu_capacity=r.text("status.capacity.cpu"),
+            memory_capacity=r.text("status.capacity.memory"),
+            pool=pool_of(labels),
+            unschedulable=r.flag("spec.unschedulable"),
+            **_common(r, cluster_id),
         )
 
 
@@ -100,8 +129,9 @@ class KubeNamespace(KubeResource):
     phase: str
 
     @classmethod
-    def of(cls, obj: Obj, cluster_id: str) -> KubeNamespace:
-        return cls(phase=(obj.get("status") or {}).get("phase", "Active"), **_common(obj, cluster_id))
+    def of(cls, obj: Obj, cluster_id: str, notes: Notes | None = None) -> KubeNamespace:
+        r = Reader(obj, "Namespace", notes)
+        return cls(phase=r.text("status.phase") or "Active", **_common(r, cluster_id))
 
 
 @strawberry.type
@@ -112,14 +142,15 @@ class Workload(KubeResource):
     images: list[str]
 
     @classmethod
-    def of(cls, obj: Obj, cluster_id: str) -> Workload:
-        desired, ready = shape.replicas(obj)
+    def of(cls, obj: Obj, cluster_id: str, notes: Notes | None = None, kind: str | None = None) -> Workload:
+        r = Reader(obj, kind, notes)
+        desired, ready = shape.replicas_of(r)
         return cls(
             replicas=desired,
             ready_replicas=ready,
-            status=shape.workload_status(obj),
-            images=shape.images(obj),
-            **_common(obj, cluster_id),
+            status=shape.status_of(r),
+            images=shape.images_of(r),
+            **_common(r, cluster_id),
         )
 
 
@@ -133,17 +164,17 @@ class Pod(KubeResource):
     containers: list[str]
 
     @classmethod
-    def of(cls, obj: Obj, cluster_id: str) -> Pod:
-        ready, total, restarts = shape.pod_ready(obj)
-        status, spec = obj.get("status") or {}, obj.get("spec") or {}
+    def of(cls, obj: Obj, cluster_id: str, notes: Notes | None = None) -> Pod:
+        r = Reader(obj, "Pod", notes)
+        ready, total, restarts = shape.pod_ready_of(r)
         return cls(
-            phase=status.get("phase", "Unknown"),
+            phase=r.text("status.phase") or "Unknown",
             ready=f"{ready}/{total}",
             restarts=restarts,
-            node_name=spec.get("nodeName"),
-            pod_ip=status.get("podIP"),
-            containers=[c.get("name", "") for c in spec.get("containers") or []],
-            **_common(obj, cluster_id),
+            node_name=r.text("spec.nodeName"),
+            pod_ip=r.text("status.podIP"),
+            containers=[c.text("name") or "" for c in r.each("spec.containers")],
+            **_common(r, cluster_id),
         )
 
 
@@ -156,11 +187,6 @@ class ClusterSummary:
     running_pods: int
     deployments: int
     services: int
-
-
-@strawberry.type
-class NodePool:
-    name: str
-    node_count: int
-    ready_nodes: int
-    instance_type: str | None
+    errors: list[ClusterFailure] = strawberry.field(
+        default_factory=list, description="Fields of the cluster's objects that could not be read (counted as unknown)"
+    )

@@ -28,6 +28,6 @@ _TYPES = {  # the same kinds as READS, which says what reading each takes
 @strawberry.type
 class NodeQuery:
     @strawberry.field(permission_classes=[SignedIn, ReadsById], description="Refetch any object by its global ID.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node:
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         kind, model = await load_node(info.context, str(id))
         return _TYPES[kind].from_model(model)  # type: ignore[attr-defined,no-any-return]

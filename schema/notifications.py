@@ -51,7 +51,7 @@ class MarkedRead:
 @strawberry.type
 class NotificationQuery:
     @strawberry.field(permission_classes=[SignedIn], description="Your own notifications, newest first.")
-    async def notifications(self, info: Info, unread_only: bool = False, limit: int = 50) -> list[Notification]:
+    async def notifications(self, info: Info, unread_only: bool = False, limit: int = 50) -> list[Notification] | None:
         rows = await resolve.list_notifications(info.context, unread_only, max(1, min(limit, 200)))
         return [Notification.from_model(r) for r in rows]
 

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import strawberry
 
+from app.k8s.reading import Notes
 from resolvers import observability as resolve
 from resolvers.overview import Overview
-from schema.kube import KubeObject
+from schema.kube import ClusterFailure, KubeObject, failures_of
 
 
 @strawberry.type(description="CPU in cores, memory in bytes")
@@ -61,9 +62,12 @@ class ClusterOverview:
     cpu_requested: float
     memory_requested: float
     warnings: list[KubeObject] = strawberry.field(description="The latest Warning events")
+    errors: list[ClusterFailure] = strawberry.field(
+        default_factory=list, description="Fields of the cluster's objects that could not be read (counted as unknown)"
+    )
 
     @classmethod
-    def of(cls, o: Overview, cluster_id: str) -> ClusterOverview:
+    def of(cls, o: Overview, cluster_id: str, notes: Notes | None = None, cluster_name: str = "") -> ClusterOverview:
         return cls(
             health=o.health,
             nodes=o.nodes,
@@ -75,5 +79,6 @@ class ClusterOverview:
             memory_capacity=o.memory_capacity,
             cpu_requested=round(o.cpu_requested, 3),
             memory_requested=o.memory_requested,
-            warnings=[KubeObject.of(e, cluster_id) for e in o.warnings],
+            warnings=[KubeObject.of(e, cluster_id, notes, "Event") for e in o.warnings],
+            errors=failures_of(notes, cluster_id, cluster_name) if notes is not None else [],
         )

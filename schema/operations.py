@@ -118,7 +118,7 @@ class OperationQuery:
         after: str | None = None,
         page: int | None = None,
         page_size: int | None = None,
-    ) -> Connection[Operation]:
+    ) -> Connection[Operation] | None:
         paging = page_from(first, after, page, page_size)
         rows, total = await resolve.list_operations(
             info.context, str(tenant_id), paging, type, status, str(cluster_id) if cluster_id else None
@@ -126,7 +126,7 @@ class OperationQuery:
         return connection([Operation.from_model(r) for r in rows], total, paging)
 
     @strawberry.field(permission_classes=READS["operation"])
-    async def operation(self, info: Info, id: strawberry.ID) -> Operation:
+    async def operation(self, info: Info, id: strawberry.ID) -> Operation | None:
         return Operation.from_model(await resolve.find_operation(info.context, str(id)))
 
 

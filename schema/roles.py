@@ -55,7 +55,7 @@ class UpdateRoleInput:
 @strawberry.type
 class RoleQuery:
     @strawberry.field(permission_classes=READS["role"])
-    async def roles(self, info: Info, scope: str | None = None) -> list[Role]:
+    async def roles(self, info: Info, scope: str | None = None) -> list[Role] | None:
         return [Role.from_model(r) for r in await resolve.list_roles(info.context, scope)]
 
 

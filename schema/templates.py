@@ -62,11 +62,11 @@ class UpdateClusterTemplateInput:
 @strawberry.type
 class TemplateQuery:
     @strawberry.field(permission_classes=[requires("clusters:read")])
-    async def cluster_templates(self, info: Info, tenant_id: strawberry.ID) -> list[ClusterTemplate]:
+    async def cluster_templates(self, info: Info, tenant_id: strawberry.ID) -> list[ClusterTemplate] | None:
         return [ClusterTemplate.from_model(t) for t in await resolve.list_templates(info.context, str(tenant_id))]
 
     @strawberry.field(permission_classes=READS["template"])
-    async def cluster_template(self, info: Info, id: strawberry.ID) -> ClusterTemplate:
+    async def cluster_template(self, info: Info, id: strawberry.ID) -> ClusterTemplate | None:
         return ClusterTemplate.from_model(await resolve.get_template(info.context, str(id)))
 
 

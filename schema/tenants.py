@@ -96,13 +96,13 @@ class TenantQuery:
         page_size: int | None = None,
         search: str | None = None,
         status: str | None = None,
-    ) -> Connection[Tenant]:
+    ) -> Connection[Tenant] | None:
         paging = page_from(first, after, page, page_size)
         rows, total = await resolve.list_tenants(info.context, paging, search, status)
         return connection([Tenant.from_model(r) for r in rows], total, paging)
 
     @strawberry.field(permission_classes=READS["tenant"])
-    async def tenant(self, info: Info, id: strawberry.ID) -> Tenant:
+    async def tenant(self, info: Info, id: strawberry.ID) -> Tenant | None:
         return Tenant.from_model(await resolve.get_tenant(info.context, str(id)))
 
 

@@ -15,6 +15,7 @@ from app.db import models
 from resolvers import topology as resolve
 from resolvers import topology_live
 from schema.common import Done
+from schema.kube import ClusterFailure, unreadable_failure
 from schema.permissions import requires, requires_on_cluster, snapshot_cluster
 from schema.scalars import parse_datetime
 
@@ -81,6 +82,10 @@ class Topology:
     nodes: list[TopologyNode]
     edges: list[TopologyEdge]
     meta: TopologyMeta
+    errors: list[ClusterFailure] = strawberry.field(
+        default_factory=list,
+        description="Fields of the objects shown that could not be read (their status shows as unknown)",
+    )
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Topology:
@@ -94,6 +99,7 @@ class Topology:
                 generated_at=parse_datetime(meta.get("generatedAt")),
                 layout_seed=int(meta.get("layoutSeed", 0)),
             ),
+            errors=[unreadable_failure(e) for e in data.get("errors") or ()],
         )
 
 
@@ -119,6 +125,9 @@ class TopologyExport:
     content_type: str
     filename: str
     content: str = strawberry.field(description="The file: text, or base64 for PNG")
+    errors: list[ClusterFailure] = strawberry.field(
+        default_factory=list, description="Fields of the objects exported that could not be read"
+    )
 
 
 @strawberry.input
@@ -191,7 +200,7 @@ class TopologyQuery:
         kinds: list[str] | None = None,
         depth: int | None = None,
         layout_seed: int = 0,
-    ) -> Topology:
+    ) -> Topology | None:
         cid = str(cluster_id)
         rendered = await resolve.cluster_topology(info.context, cid, namespace, kinds, depth, layout_seed)
         return Topology.of(rendered.data)
@@ -204,7 +213,7 @@ class TopologyQuery:
         object: ObjectRefInput,
         depth: int = 2,
         direction: TopologyDirection = TopologyDirection.BOTH,
-    ) -> Topology:
+    ) -> Topology | None:
         cid = str(cluster_id)
         rendered = await resolve.resource_topology(info.context, cid, _ref(object), depth, direction.value)
         return Topology.of(rendered.data)
@@ -212,7 +221,7 @@ class TopologyQuery:
     @strawberry.field(
         permission_classes=READ, description="The object and everything that depends on it."
     )
-    async def blast_radius(self, info: Info, cluster_id: strawberry.ID, object: ObjectRefInput) -> Topology:
+    async def blast_radius(self, info: Info, cluster_id: strawberry.ID, object: ObjectRefInput) -> Topology | None:
         cid = str(cluster_id)
         return Topology.of((await resolve.blast_radius(info.context, cid, _ref(object))).data)
 
@@ -226,7 +235,7 @@ class TopologyQuery:
         cluster_id: strawberry.ID,
         from_: Annotated[ObjectRefInput, strawberry.argument(name="from")],
         to: ObjectRefInput,
-    ) -> Topology:
+    ) -> Topology | None:
         cid = str(cluster_id)
         found = await resolve.path_between(info.context, cid, _ref(from_), _ref(to))
         return Topology.of(found.data)
@@ -237,12 +246,12 @@ class TopologyQuery:
     )
     async def topology_orphans(
         self, info: Info, cluster_id: strawberry.ID, namespace: str | None = None
-    ) -> list[TopologyNode]:
+    ) -> list[TopologyNode] | None:
         cid = str(cluster_id)
         return [TopologyNode.of(n) for n in (await resolve.unused(info.context, cid, namespace)).data["nodes"]]
 
     @strawberry.field(permission_classes=[requires("clusters:read")], description="Clusters and their namespaces.")
-    async def fleet_topology(self, info: Info, tenant_id: strawberry.ID) -> Topology:
+    async def fleet_topology(self, info: Info, tenant_id: strawberry.ID) -> Topology | None:
         return Topology.of((await resolve.fleet(info.context, str(tenant_id))).data)
 
     @strawberry.field(
@@ -251,19 +260,21 @@ class TopologyQuery:
     )
     async def project_topology(
         self, info: Info, tenant_id: strawberry.ID, namespaces: list[ClusterNamespaceInput]
-    ) -> Topology:
+    ) -> Topology | None:
         pairs = [(str(n.cluster_id), n.namespace) for n in namespaces]
         return Topology.of((await resolve.project(info.context, str(tenant_id), pairs)).data)
 
     @strawberry.field(permission_classes=READ)
     async def topology_export(
         self, info: Info, cluster_id: strawberry.ID, format: TopologyFormat, namespace: str | None = None
-    ) -> TopologyExport:
+    ) -> TopologyExport | None:
         cid = str(cluster_id)
         rendered = await resolve.cluster_topology(info.context, cid, namespace, None, None, 0)
         content_type, extension, content = resolve.export(rendered, format.value)
         filename = f"topology-{cid}{'-' + namespace if namespace else ''}.{extension}"
-        return TopologyExport(format=format, content_type=content_type, filename=filename, content=content)
+        errors = [unreadable_failure(e) for e in rendered.data["errors"]]
+        return TopologyExport(format=format, content_type=content_type, filename=filename, content=content,
+                              errors=errors)  # fmt: skip
 
     @strawberry.field(
         permission_classes=[
@@ -273,7 +284,7 @@ class TopologyQuery:
         ],
         description="What differs between two namespaces, two clusters, or now and a saved snapshot.",
     )
-    async def topology_diff(self, info: Info, left: TopologySideInput, right: TopologySideInput) -> TopologyDiff:
+    async def topology_diff(self, info: Info, left: TopologySideInput, right: TopologySideInput) -> TopologyDiff | None:
         found = await resolve.compare(info.context, vars(left), vars(right))
         return TopologyDiff(
             nodes_added=cast(JSON, found["nodes_added"]),
@@ -284,7 +295,7 @@ class TopologyQuery:
         )
 
     @strawberry.field(permission_classes=READ)
-    async def topology_snapshots(self, info: Info, cluster_id: strawberry.ID) -> list[TopologySnapshot]:
+    async def topology_snapshots(self, info: Info, cluster_id: strawberry.ID) -> list[TopologySnapshot] | None:
         cid = str(cluster_id)
         return [TopologySnapshot.from_model(s) for s in await resolve.snapshots(info.context, cid)]
 

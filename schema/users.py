@@ -136,17 +136,17 @@ class UserQuery:
         search: str | None = None,
         role: str | None = None,
         status: str | None = None,
-    ) -> Connection[User]:
+    ) -> Connection[User] | None:
         paging = page_from(first, after, page, page_size)
         rows, total = await resolve.list_users(info.context, str(tenant_id), paging, search, role, status)
         return connection([User.from_model(r) for r in rows], total, paging)
 
     @strawberry.field(permission_classes=READS["user"])
-    async def user(self, info: Info, tenant_id: strawberry.ID, id: strawberry.ID) -> User:
+    async def user(self, info: Info, tenant_id: strawberry.ID, id: strawberry.ID) -> User | None:
         return User.from_model(await resolve.get_user(info.context, str(tenant_id), str(id)))
 
     @strawberry.field(permission_classes=[SignedIn])
-    async def my_activity(self, info: Info, limit: int = 20) -> list[Activity]:
+    async def my_activity(self, info: Info, limit: int = 20) -> list[Activity] | None:
         rows = await resolve_profile.recent_activity(info.context, limit)
         return [
             Activity(

@@ -29,7 +29,7 @@ class WorkloadActionQuery:
     @strawberry.field(permission_classes=READ, description="A Deployment's revisions, oldest first.")
     async def rollout_history(
         self, info: Info, cluster_id: strawberry.ID, namespace: str, name: str
-    ) -> list[RolloutRevision]:
+    ) -> list[RolloutRevision] | None:
         cluster = await cluster_of(info, cluster_id)
         found = await rollouts.rollout_history(info.context, cluster.id, namespace, name)
         return [RolloutRevision.of(r) for r in found]

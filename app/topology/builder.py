@@ -7,6 +7,10 @@ unless ``kinds`` names them; with ``kinds``, references to other kinds are dropp
 With ``namespace``, the graph holds that namespace's objects, the Namespace itself, and the
 cluster-scoped objects they touch: those linked to one of its objects, and what those depend on in
 turn (PVC -> PersistentVolume -> StorageClass). References into other namespaces are dropped.
+
+Objects are read defensively: a field of an unexpected type (``spec.replicas: "many"``) is read
+as its default (an unknown status, no reference), and noted in ``notes`` when given; the object
+and the rest of the graph are built as usual.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 import networkx as nx
 
+from app.k8s.reading import Notes, UnreadableField
 from app.topology.model import (
     IGNORED_KINDS,
     EdgeKey,
@@ -25,21 +30,29 @@ from app.topology.model import (
     Obj,
     Ref,
     edge_attrs,
+    labels_of,
     object_attrs,
     object_id,
     placeholder_attrs,
     ref_edge,
 )
+from app.topology.model import meta as model_meta
 from app.topology.refs import refs_of
 from app.topology.selectors import SELECTOR_KINDS, PodIndex, matches, selector_of
-from app.topology.status import own_status, rolled_up
+from app.topology.status import UNKNOWN, own_status, rolled_up
+
+Bad = list[tuple[str, str]]
 
 
 def build(
-    objects: Mapping[str, Iterable[Obj]], *, namespace: str | None = None, kinds: Iterable[str] | None = None
+    objects: Mapping[str, Iterable[Obj]],
+    *,
+    namespace: str | None = None,
+    kinds: Iterable[str] | None = None,
+    notes: Notes | None = None,
 ) -> nx.MultiDiGraph:
     with paused_gc():
-        return _build(objects, namespace, kinds)
+        return _build(objects, namespace, kinds, notes)
 
 
 @contextlib.contextmanager
@@ -59,13 +72,23 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _build(objects: Mapping[str, Iterable[Obj]], namespace: str | None, kinds: Iterable[str] | None) -> nx.MultiDiGraph:
+def _build(
+    objects: Mapping[str, Iterable[Obj]], namespace: str | None, kinds: Iterable[str] | None, notes: Notes | None
+) -> nx.MultiDiGraph:
     wanted = frozenset(kinds) if kinds is not None else None
     items = collect(objects, wanted, namespace)
-    nodes = {nid: node_attrs(kind, obj) for nid, (kind, obj) in items.items()}
-    edges: dict[EdgeKey, dict[str, Any]] = {}
+    nodes: dict[str, NodeAttrs] = {}
+    declared: dict[str, list[Ref]] = {}
     for nid, (kind, obj) in items.items():
-        for ref in refs_of(kind, obj):
+        bad: Bad = []
+        nodes[nid] = node_attrs(kind, obj, bad)
+        declared[nid] = refs_of(kind, obj, bad)
+        if bad and notes is not None:
+            for field, message in bad:
+                notes.note(obj, kind, field, message)
+    edges: dict[EdgeKey, dict[str, Any]] = {}
+    for nid, refs in declared.items():
+        for ref in refs:
             if not _keep(ref, wanted, namespace):
                 continue
             key, other = ref_edge(nid, ref)
@@ -96,8 +119,15 @@ def assemble(nodes: Mapping[str, NodeAttrs], edges: Mapping[EdgeKey, dict[str, A
     return graph
 
 
-def node_attrs(kind: str, obj: Obj) -> NodeAttrs:
-    return object_attrs(kind, obj, own_status(kind, obj), selector_of(kind, obj) is not None)
+def node_attrs(kind: str, obj: Obj, bad: Bad | None = None) -> NodeAttrs:
+    """An object's node attributes; what could not be read is appended to ``bad`` as (field, why)."""
+    try:
+        status = own_status(kind, obj)
+    except UnreadableField as exc:
+        status = UNKNOWN
+        if bad is not None:
+            bad.append((exc.field, exc.message))
+    return object_attrs(kind, obj, status, selector_of(kind, obj, bad) is not None, bad)
 
 
 def collect(
@@ -132,8 +162,8 @@ def _selections(items: Mapping[str, tuple[str, Obj]]) -> dict[EdgeKey, dict[str,
     labels: dict[str, Mapping[str, object]] = {}
     for nid, (kind, obj) in items.items():
         if kind == "Pod":
-            meta = obj.get("metadata") or {}
-            labels[nid] = meta.get("labels") or {}
+            meta = model_meta(obj)
+            labels[nid] = labels_of(meta)
             pods.add(nid, str(meta.get("namespace") or ""), labels[nid])
     edges: dict[EdgeKey, dict[str, Any]] = {}
     for nid, (kind, obj) in items.items():

@@ -1,8 +1,9 @@
 """The topology as JSON (Kubilitics' shape), SVG, PNG, draw.io and GraphML.
 
-PNG is rasterised from the SVG by resvg (the ``resvg-py`` wheel bundles it, no system library
-needed), so both show the same picture at the same size; a picture larger than ``MAX_PNG_SIDE``
-pixels on a side is scaled down to fit.
+SVG and PNG take an ``Arrangement`` (``grouping.arrange``: objects framed by namespace, with a
+legend) or bare positions. PNG is rasterised from the SVG by resvg (the ``resvg-py`` wheel bundles
+it, no system library needed), so both show the same picture at the same size; a picture larger
+than ``MAX_PNG_SIDE`` pixels on a side is scaled down to fit.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Any
 import networkx as nx
 import resvg_py
 
+from app.topology.grouping import arrange
 from app.topology.layout import NODE_HEIGHT, NODE_WIDTH, Position
 from app.topology.model import edge_record
-from app.topology.svg import FILL, STROKE, canvas, clean, kind_label, to_svg
+from app.topology.svg import FILL, STROKE, Placement, clean, kind_label, picture, to_svg
 
-__all__ = ["to_json", "to_svg", "to_png", "to_drawio", "to_graphml"]
+__all__ = ["arrange", "to_json", "to_svg", "to_png", "to_drawio", "to_graphml"]
 
 MAX_PNG_SIDE = 16_384
 
@@ -48,9 +50,8 @@ def to_json(graph: nx.MultiDiGraph, positions: Mapping[str, Position],
     return {"nodes": nodes, "edges": edges, "meta": {**summary, **extra}}
 
 
-def to_png(graph: nx.MultiDiGraph, positions: Mapping[str, Position]) -> bytes:
-    svg = to_svg(graph, positions)
-    width, height, _, _ = canvas(positions)
+def to_png(graph: nx.MultiDiGraph, placement: Placement) -> bytes:
+    svg, width, height = picture(graph, placement)
     side = max(width, height)
     zoom = MAX_PNG_SIDE / side if side > MAX_PNG_SIDE else None
     return bytes(resvg_py.svg_to_bytes(svg_string=svg, zoom=zoom))

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from app.k8s.reading import not_a
+
 Obj = Mapping[str, Any]
 NodeAttrs = dict[str, Any]
 EdgeKey = tuple[str, str, str]  # (source, target, type)
@@ -81,26 +83,46 @@ def meta(obj: Obj) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _namespace(m: Mapping[str, Any]) -> str | None:
+    value = m.get("namespace")
+    return value if isinstance(value, str) else None
+
+
 def object_id(kind: str, obj: Obj) -> str:
     m = meta(obj)
-    return node_id(kind, scope(kind, m.get("namespace")), str(m.get("name") or ""))
+    return node_id(kind, scope(kind, _namespace(m)), str(m.get("name") or ""))
 
 
-def object_attrs(kind: str, obj: Obj, own_status: str, selector: bool = False) -> NodeAttrs:
+def labels_of(m: Mapping[str, Any], bad: list[tuple[str, str]] | None = None) -> dict[str, str]:
+    """An object's labels; a value that is not a string is left out (and appended to ``bad``)."""
+    labels = m.get("labels")
+    if not isinstance(labels, dict):
+        if labels is not None and bad is not None:
+            bad.append(("metadata.labels", not_a(labels, "an object")))
+        return {}
+    kept = {k: v for k, v in labels.items() if isinstance(v, str)}
+    if len(kept) < len(labels) and bad is not None:
+        bad.extend((f"metadata.labels.{k}", not_a(v, "a string")) for k, v in labels.items()
+                   if not isinstance(v, str))  # fmt: skip
+    return kept
+
+
+def object_attrs(
+    kind: str, obj: Obj, own_status: str, selector: bool = False, bad: list[tuple[str, str]] | None = None
+) -> NodeAttrs:
     """A real object's node attributes; ``status`` starts as ``own_status`` until rolled up.
 
     ``object_type`` is the object's own type field (a Secret's ``type``, a Service's ``spec.type``);
     ``selector`` tells whether it selects pods by label at all (a Service without one does not).
     """
     m = meta(obj)
-    labels = m.get("labels")
     spec = obj.get("spec")
     raw_type = obj.get("type") or (spec.get("type") if isinstance(spec, dict) else None)
     return {
         "kind": kind,
         "name": str(m.get("name") or ""),
-        "namespace": scope(kind, m.get("namespace")),
-        "labels": dict(labels) if isinstance(labels, dict) else {},
+        "namespace": scope(kind, _namespace(m)),
+        "labels": labels_of(m, bad),
         "uid": m.get("uid"),
         "status": own_status,
         "own_status": own_status,

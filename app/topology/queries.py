@@ -27,7 +27,8 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from app.topology.model import edge_record, node_id
+from app.topology.model import edge_record, labels_of, node_id
+from app.topology.model import meta as object_meta
 from app.topology.status import HEALTHY, SEVERITY, UNKNOWN, own_status
 
 Direction = Literal["in", "out", "both"]
@@ -157,12 +158,12 @@ def fleet_view(clusters: Iterable[tuple[str, str, Namespaces]]) -> nx.MultiDiGra
         graph.add_node(cluster, **_fleet_attrs("Cluster", cluster_name, cluster_id, {}, cluster_id, UNKNOWN))
         for namespace in namespaces:
             obj = namespace if isinstance(namespace, Mapping) else {"metadata": {"name": namespace}}
-            meta = obj.get("metadata") or {}
+            meta = object_meta(obj)
             name = str(meta.get("name") or "")
             status = own_status("Namespace", obj) if "status" in obj else HEALTHY
             statuses.append(status)
             child = f"{cluster_id}/{node_id('Namespace', None, name)}"
-            graph.add_node(child, **_fleet_attrs("Namespace", name, cluster_id, meta.get("labels"), meta.get("uid"),
+            graph.add_node(child, **_fleet_attrs("Namespace", name, cluster_id, labels_of(meta), meta.get("uid"),
                                                  status))
             graph.add_edge(cluster, child, key="owner", type="owner", label="contains", implicit=False)
         if statuses:

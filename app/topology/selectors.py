@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from app.topology.model import Obj
+from app.k8s.reading import not_a
+from app.topology.model import Obj, meta
 
 SELECTOR_KINDS = frozenset({"Service", "NetworkPolicy", "PodDisruptionBudget"})
 _LABELS = {"Service": "selects", "NetworkPolicy": "applies to", "PodDisruptionBudget": "protects"}
@@ -23,28 +24,50 @@ class Selector(NamedTuple):
     label: str
 
 
-def selector_of(kind: str, obj: Obj) -> Selector | None:
-    """What an object selects, or None when it selects no pod at all."""
+def selector_of(kind: str, obj: Obj, bad: list[tuple[str, str]] | None = None) -> Selector | None:
+    """What an object selects, or None when it selects no pod at all. A selector of another shape
+    than Kubernetes' selects nothing, and is appended to ``bad`` as (field path, why)."""
     if kind not in SELECTOR_KINDS:
         return None
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    namespace = str(meta.get("namespace") or "")
+    spec = obj.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    namespace = str(meta(obj).get("namespace") or "")
     if kind == "Service":
         raw = spec.get("selector")
-        if not isinstance(raw, dict) or not raw:
+        if raw is not None and not isinstance(raw, dict):
+            return _unreadable(bad, "spec.selector", raw, "an object")
+        if not raw:
             return None
         return Selector(namespace, tuple(sorted((str(k), str(v)) for k, v in raw.items())), (), _LABELS[kind])
-    raw = spec.get("podSelector" if kind == "NetworkPolicy" else "selector")
+    field = "podSelector" if kind == "NetworkPolicy" else "selector"
+    raw = spec.get(field)
     if raw is None and kind == "PodDisruptionBudget":
         return None
-    raw = raw if isinstance(raw, dict) else {}
-    labels = tuple(sorted((str(k), str(v)) for k, v in (raw.get("matchLabels") or {}).items()))
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        return _unreadable(bad, f"spec.{field}", raw, "an object")
+    match_labels, match_expressions = raw.get("matchLabels") or {}, raw.get("matchExpressions") or []
+    if not isinstance(match_labels, dict):
+        return _unreadable(bad, f"spec.{field}.matchLabels", match_labels, "an object")
+    if not isinstance(match_expressions, list):
+        return _unreadable(bad, f"spec.{field}.matchExpressions", match_expressions, "an array")
+    labels = tuple(sorted((str(k), str(v)) for k, v in match_labels.items()))
     expressions = tuple(
-        (str(e.get("key")), str(e.get("operator")), frozenset(str(v) for v in e.get("values") or ()))
-        for e in raw.get("matchExpressions") or () if isinstance(e, dict)
+        (str(e.get("key")), str(e.get("operator")), _values(e.get("values")))
+        for e in match_expressions if isinstance(e, dict)
     )
     return Selector(namespace, labels, expressions, _LABELS[kind])
+
+
+def _values(raw: Any) -> frozenset[str]:
+    return frozenset(str(v) for v in raw) if isinstance(raw, list) else frozenset()
+
+
+def _unreadable(bad: list[tuple[str, str]] | None, field: str, value: Any, expected: str) -> Selector | None:
+    """No selector: the field is of another type (appended to ``bad``)."""
+    if bad is not None:
+        bad.append((field, not_a(value, expected)))
+    return None
 
 
 def matches(selector: Selector, labels: Mapping[str, Any]) -> bool:

@@ -5,6 +5,10 @@ and what its owned objects say: when every counted child has failed the owner ha
 some child failed or is degraded the owner is degraded. Children whose status is unknown (and
 placeholders) are not counted. Applied along ``owner`` edges, so a Deployment sees the pods of
 its ReplicaSets, and a CronJob those of its Jobs.
+
+A count that is not a number (``spec.replicas: "many"``), or conditions or container statuses that
+are not a list, raise ``UnreadableField``: the builder then shows the object's status as unknown
+and reports the field.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from app.k8s.reading import UnreadableField, integer, not_a
 from app.topology.model import Obj
 
 HEALTHY, DEGRADED, FAILED, UNKNOWN = "healthy", "degraded", "failed", "unknown"
@@ -46,10 +51,25 @@ def _status(obj: Obj) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _spec(obj: Obj) -> Mapping[str, Any]:
+    value = obj.get("spec")
+    return value if isinstance(value, dict) else {}
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any, field: str) -> list[Any] | tuple[()]:
+    if isinstance(value, list) or value is None:
+        return value or ()
+    raise UnreadableField(field, not_a(value, "an array"))
+
+
 def _conditions(obj: Obj) -> dict[str, str]:
     return {
         str(c.get("type")): str(c.get("status"))
-        for c in _status(obj).get("conditions") or () if isinstance(c, dict)
+        for c in _list(_status(obj).get("conditions"), "status.conditions") if isinstance(c, dict)
     }
 
 
@@ -57,9 +77,9 @@ def _pod(obj: Obj) -> str:
     status = _status(obj)
     phase = status.get("phase")
     for group in ("initContainerStatuses", "containerStatuses"):
-        for container in status.get(group) or ():
-            waiting = ((container.get("state") or {}).get("waiting") or {}) if isinstance(container, dict) else {}
-            if waiting.get("reason") in _BROKEN_WAITING:
+        for container in _list(status.get(group), f"status.{group}"):
+            reason = _mapping(_mapping(_mapping(container).get("state")).get("waiting")).get("reason")
+            if isinstance(reason, str) and reason in _BROKEN_WAITING:
                 return FAILED
     if phase == "Failed":
         return FAILED
@@ -72,8 +92,7 @@ def _pod(obj: Obj) -> str:
     return UNKNOWN
 
 
-def _replicas(desired: Any, ready: Any) -> str:
-    desired, ready = int(desired or 0), int(ready or 0)
+def _replicas(desired: int, ready: int) -> str:
     if desired == 0 or ready >= desired:
         return HEALTHY
     return FAILED if ready == 0 else DEGRADED
@@ -83,8 +102,8 @@ def _deployment(obj: Obj) -> str:
     status = _status(obj)
     if not status:
         return UNKNOWN
-    desired = (obj.get("spec") or {}).get("replicas", 1)
-    result = _replicas(desired, status.get("availableReplicas"))
+    desired = integer(_spec(obj).get("replicas"), "spec.replicas", 1)
+    result = _replicas(desired, integer(status.get("availableReplicas"), "status.availableReplicas"))
     conditions = _conditions(obj)
     if result == HEALTHY and (conditions.get("Available") == "False" or conditions.get("Progressing") == "False"):
         return DEGRADED
@@ -95,14 +114,16 @@ def _replica_set(obj: Obj) -> str:
     status = _status(obj)
     if not status:
         return UNKNOWN
-    return _replicas((obj.get("spec") or {}).get("replicas", 1), status.get("readyReplicas"))
+    desired = integer(_spec(obj).get("replicas"), "spec.replicas", 1)
+    return _replicas(desired, integer(status.get("readyReplicas"), "status.readyReplicas"))
 
 
 def _daemon_set(obj: Obj) -> str:
     status = _status(obj)
     if not status:
         return UNKNOWN
-    return _replicas(status.get("desiredNumberScheduled"), status.get("numberReady"))
+    desired = integer(status.get("desiredNumberScheduled"), "status.desiredNumberScheduled")
+    return _replicas(desired, integer(status.get("numberReady"), "status.numberReady"))
 
 
 def _job(obj: Obj) -> str:
@@ -114,7 +135,7 @@ def _job(obj: Obj) -> str:
     status = _status(obj)
     if not status:
         return UNKNOWN
-    return DEGRADED if int(status.get("failed") or 0) > 0 else HEALTHY
+    return DEGRADED if integer(status.get("failed"), "status.failed") > 0 else HEALTHY
 
 
 def _node(obj: Obj) -> str:
@@ -124,7 +145,7 @@ def _node(obj: Obj) -> str:
         return FAILED
     if ready != "True":
         return UNKNOWN
-    if (obj.get("spec") or {}).get("unschedulable") or any(conditions.get(c) == "True" for c in _NODE_PRESSURE):
+    if _spec(obj).get("unschedulable") or any(conditions.get(c) == "True" for c in _NODE_PRESSURE):
         return DEGRADED
     return HEALTHY
 

@@ -20,9 +20,9 @@ REGISTER = """mutation($t:ID!,$in:RegisterClusterInput!){ registerCluster(tenant
   id name status provider version serverUrl tenantId } }"""
 DASHBOARD = """query($i:ID!){ cluster(id:$i){ id name
   summary { nodes readyNodes namespaces pods runningPods deployments services }
-  nodes { name ready roles } namespaces { name phase }
-  workloads { kind name namespace replicas readyReplicas status }
-  pods(namespace:"default") { name phase ready } } }"""
+  nodes(first:100) { nodes { name ready roles } } namespaces(first:100) { nodes { name phase } }
+  workloads(first:100) { nodes { kind name namespace replicas readyReplicas status } }
+  pods(namespace:"default", first:100) { nodes { name phase ready } } } }"""
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -120,9 +120,9 @@ async def test_cold_dashboard_lists_once_per_kind_and_warm_costs_nothing(
     lists = {k: v for k, v in calls.items() if k.startswith("list ")}
     assert lists and all(v == 1 for v in lists.values()), calls
     assert not [k for k in calls if k.startswith("get ")], calls
-    assert cold["summary"]["nodes"] == len(cold["nodes"]) >= 2
+    assert cold["summary"]["nodes"] == len(cold["nodes"]["nodes"]) >= 2
     assert cold["summary"]["pods"] >= cold["summary"]["runningPods"] > 0
-    assert {w["kind"] for w in cold["workloads"]} >= {"Deployment", "StatefulSet"}
+    assert {w["kind"] for w in cold["workloads"]["nodes"]} >= {"Deployment", "StatefulSet"}
     await watches_open(services.gateway, ids[1])  # only they may have called the cluster since
     control.counters.clear()
     warm = (await api.ok(DASHBOARD, {"i": ids[1]}, tenant.tokens["viewer"]))["cluster"]
@@ -134,8 +134,9 @@ async def test_a_change_in_the_cluster_shows_in_the_next_query(
     registered: tuple[TenantUsers, list[str]], api: Api, kube: Fleet
 ) -> None:
     tenant, ids = registered
-    query = "query($i:ID!){ cluster(id:$i){ namespaces { name } } }"
-    before = {n["name"] for n in (await api.ok(query, {"i": ids[0]}, tenant.tokens["viewer"]))["cluster"]["namespaces"]}
+    query = "query($i:ID!){ cluster(id:$i){ namespaces(first:100) { nodes { name } } } }"
+    listed = (await api.ok(query, {"i": ids[0]}, tenant.tokens["viewer"]))["cluster"]["namespaces"]["nodes"]
+    before = {n["name"] for n in listed}
     cluster = kube.cluster("cluster-0")
     async with httpx.AsyncClient(
         base_url=kube.server_url("cluster-0"), headers={"Authorization": f"Bearer {cluster.token}"}
@@ -147,7 +148,7 @@ async def test_a_change_in_the_cluster_shows_in_the_next_query(
     after: set[str] = set()
     for _ in range(50):
         data = await api.ok(query, {"i": ids[0]}, tenant.tokens["viewer"])
-        after = {n["name"] for n in data["cluster"]["namespaces"]}
+        after = {n["name"] for n in data["cluster"]["namespaces"]["nodes"]}
         if "fresh-ns" in after:
             break
         await asyncio.sleep(0.05)
@@ -242,16 +243,17 @@ async def test_fleet_wide_reads_are_partial_when_a_cluster_is_down(
 
 async def test_secret_values_need_the_secrets_permission(registered: tuple[TenantUsers, list[str]], api: Api) -> None:
     tenant, ids = registered
-    query = "query($i:ID!,$d:Boolean!){ cluster(id:$i){ secrets(includeData:$d){ name raw } } }"
-    plain = (await api.ok(query, {"i": ids[0], "d": False}, tenant.tokens["viewer"]))["cluster"]["secrets"]
+    query = "query($i:ID!,$d:Boolean!){ cluster(id:$i){ secrets(includeData:$d, first:100){ nodes { name raw } } } }"
+    plain = (await api.ok(query, {"i": ids[0], "d": False}, tenant.tokens["viewer"]))["cluster"]["secrets"]["nodes"]
     assert plain and all("data" not in s["raw"] and "dataKeys" in s["raw"] for s in plain)
     assert await api.code(query, {"i": ids[0], "d": True}, tenant.tokens["viewer"]) == "FORBIDDEN"
-    full = (await api.ok(query, {"i": ids[0], "d": True}, tenant.tokens["operator"]))["cluster"]["secrets"]
+    full = (await api.ok(query, {"i": ids[0], "d": True}, tenant.tokens["operator"]))["cluster"]["secrets"]["nodes"]
     assert any("data" in s["raw"] for s in full)
     generic = await api.ok(
-        'query($i:ID!){ cluster(id:$i){ resources(kind:"secrets"){ raw } } }', {"i": ids[0]}, tenant.tokens["viewer"]
+        'query($i:ID!){ cluster(id:$i){ resources(kind:"secrets", first:100){ nodes { raw } } } }', {"i": ids[0]},
+        tenant.tokens["viewer"],
     )
-    assert all("data" not in s["raw"] for s in generic["cluster"]["resources"])
+    assert all("data" not in s["raw"] for s in generic["cluster"]["resources"]["nodes"])
 
 
 async def test_logs_metrics_object_and_custom_resources(
@@ -261,9 +263,11 @@ async def test_logs_metrics_object_and_custom_resources(
     viewer = tenant.tokens["viewer"]
     pods = (
         await api.ok(
-            'query($i:ID!){ cluster(id:$i){ pods(namespace:"shop"){ name containers } } }', {"i": ids[0]}, viewer
+            'query($i:ID!){ cluster(id:$i){ pods(namespace:"shop", first:100){ nodes { name containers } } } }',
+            {"i": ids[0]},
+            viewer,
         )
-    )["cluster"]["pods"]
+    )["cluster"]["pods"]["nodes"]
     pod = next(p for p in pods if p["name"].startswith("web-"))
     logs = await api.ok(
         'query($i:ID!,$p:String!){ cluster(id:$i){ logs(namespace:"shop", pod:$p, tail:2) } }',
@@ -334,11 +338,12 @@ async def test_logs_metrics_object_and_custom_resources(
         created = await http.post("/apis/example.com/v1/namespaces/shop/widgets", json=widget)
         assert created.status_code == 201, created.text
     found = await api.ok(
-        'query($i:ID!){ cluster(id:$i){ customResources(crd:"widgets.example.com"){ name raw } } }',
+        'query($i:ID!){ cluster(id:$i){ customResources(crd:"widgets.example.com"){ nodes { name raw } } } }',
         {"i": ids[0]},
         viewer,
     )
-    assert [(w["name"], w["raw"]["spec"]["size"]) for w in found["cluster"]["customResources"]] == [("w1", 3)]
+    widgets = found["cluster"]["customResources"]["nodes"]
+    assert [(w["name"], w["raw"]["spec"]["size"]) for w in widgets] == [("w1", 3)]
 
 
 async def test_overview_adds_up(registered: tuple[TenantUsers, list[str]], api: Api) -> None:
@@ -360,8 +365,8 @@ async def test_overview_adds_up(registered: tuple[TenantUsers, list[str]], api: 
 
 async def test_a_slow_cluster_times_out_alone(registered: tuple[TenantUsers, list[str]], api: Api, kube: Fleet) -> None:
     tenant, ids = registered
-    query = """query($a:ID!,$b:ID!){ a: cluster(id:$a){ resources(kind:"limitranges"){ name } }
-                                     b: cluster(id:$b){ resources(kind:"limitranges"){ name } } }"""
+    query = """query($a:ID!,$b:ID!){ a: cluster(id:$a){ resources(kind:"limitranges"){ nodes { name } } }
+                                     b: cluster(id:$b){ resources(kind:"limitranges"){ nodes { name } } } }"""
     control = kube.cluster("cluster-1").control
     control.latency = 3.0  # longer than the 2 s per-call timeout of these tests
     try:
@@ -371,7 +376,7 @@ async def test_a_slow_cluster_times_out_alone(registered: tuple[TenantUsers, lis
     finally:
         control.latency = 0.0
     assert body.get("data"), body
-    assert body["data"]["a"] is not None and isinstance(body["data"]["a"]["resources"], list)
+    assert body["data"]["a"] is not None and isinstance(body["data"]["a"]["resources"]["nodes"], list)
     assert body["data"]["b"] == {"resources": None}
     [error] = body["errors"]
     assert error["path"] == ["b", "resources"] and error["extensions"]["code"] == "UPSTREAM_TIMEOUT"

@@ -143,7 +143,7 @@ KIND_QUERIES = {
 }
 NAMESPACE_FILTERS = {
     "resources": KIND_QUERIES["resources"],
-    "workloads": """query($c:ID!,$n:String){ cluster(id:$c){ workloads(namespace:$n){ name } } }""",
+    "workloads": """query($c:ID!,$n:String){ cluster(id:$c){ workloads(namespace:$n){ nodes { name } } } }""",
 }
 APPLY = """mutation($c:ID!,$y:String!,$n:String){ applyManifest(clusterId:$c,yaml:$y,namespace:$n){ name } }"""
 NAME_FIELDS = {"logs": "pod"}

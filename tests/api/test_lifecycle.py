@@ -94,7 +94,7 @@ async def test_full_lifecycle_on_the_simulated_provider(
 
     state = (await api.ok(CLUSTER, {"id": cluster["id"]}, operator))["cluster"]
     assert state["status"] == "connected" and state["version"] == "v" + VERSION
-    assert len(state["nodes"]) == 2 and all(n["ready"] for n in state["nodes"])
+    assert len(state["nodes"]["nodes"]) == 2 and all(n["ready"] for n in state["nodes"]["nodes"])
     addons = {d["name"] for d in (await api.ok(DEPLOYMENTS, {"c": cluster["id"]}, operator))["resources"]}
     assert {"addon-calico", "addon-metrics-server"} <= addons, "workloads are visible through the fleet queries"
 
@@ -118,7 +118,7 @@ async def test_full_lifecycle_on_the_simulated_provider(
     assert marked["markNotificationsRead"]["count"] == 1
     assert (await api.ok("{ notifications(unreadOnly:true){ id } }", token=operator))["notifications"] == []
     state = (await api.ok(CLUSTER, {"id": cluster["id"]}, operator))["cluster"]
-    assert len(state["nodes"]) == 3 and state["nodePools"][0]["nodeCount"] == 3
+    assert len(state["nodes"]["nodes"]) == 3 and state["nodePools"][0]["nodeCount"] == 3
 
     too_far = await api.error(UPGRADE, {"id": cluster["id"], "v": TOO_FAR}, operator)
     assert too_far["extensions"]["code"] == "BAD_USER_INPUT" and "1.31" in too_far["message"]
@@ -137,16 +137,16 @@ async def test_full_lifecycle_on_the_simulated_provider(
     assert stopped["status"] == "cancelled"
     assert {p["name"]: p["status"] for p in stopped["phases"]} == {"cordon": "success", "evict-pods": "cancelled"}
 
-    node = next(n["name"] for n in state["nodes"] if n["name"] != guarded)
+    node = next(n["name"] for n in state["nodes"]["nodes"] if n["name"] != guarded)
     drain = await api.ok(DRAIN, {"c": cluster["id"], "n": node}, operator)
     assert (await finished(api, operator, drain["drainNode"]["id"]))["status"] == "success"
     state = (await api.ok(CLUSTER, {"id": cluster["id"]}, operator))["cluster"]
-    assert next(n for n in state["nodes"] if n["name"] == node)["unschedulable"] is True
+    assert next(n for n in state["nodes"]["nodes"] if n["name"] == node)["unschedulable"] is True
 
     removal = await api.ok(REMOVE, {"c": cluster["id"], "n": node}, operator)
     assert (await finished(api, operator, removal["removeNode"]["id"]))["status"] == "success"
     state = (await api.ok(CLUSTER, {"id": cluster["id"]}, operator))["cluster"]
-    assert node not in {n["name"] for n in state["nodes"]} and state["nodePools"][0]["nodeCount"] == 2
+    assert node not in {n["name"] for n in state["nodes"]["nodes"]} and state["nodePools"][0]["nodeCount"] == 2
 
     assert await api.code(DELETE, {"id": cluster["id"], "d": True}, operator) == "FORBIDDEN"
     deleted = await api.ok(DELETE, {"id": cluster["id"], "d": True}, tenant.tokens["tenant_admin"])

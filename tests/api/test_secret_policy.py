@@ -107,13 +107,13 @@ DIFF = "topologyDiff(left:$s, right:$s){ nodesAdded nodesChanged }"
 def reads(c: str, t: str) -> list[tuple[str, str, dict[str, Any]]]:
     """(what, query, variables) of every query that can carry a Secret without asking for its values."""
     k, ref = ",$k:String!", ",$o:ObjectRefInput!"
-    listed = on_cluster(f'secrets(namespace:"shop"){{ {OBJECT} }}')
+    listed = on_cluster(f'secrets(namespace:"shop"){{ nodes {{ {OBJECT} }} }}')
     found: list[tuple[str, str, dict[str, Any]]] = [("Cluster.secrets", listed, {"c": c})]
     for kind in ("Secret", "secrets", "secret"):
-        query = on_cluster(f'resources(kind:$k, namespace:"shop"){{ {OBJECT} }}', k)
+        query = on_cluster(f'resources(kind:$k, namespace:"shop"){{ nodes {{ {OBJECT} }} }}', k)
         found.append((f"Cluster.resources({kind})", query, {"c": c, "k": kind}))
     for crd in ("secrets", "Secret", "secret", "secrets.v1"):
-        query = on_cluster(f"customResources(crd:$k){{ {OBJECT} }}", k)
+        query = on_cluster(f"customResources(crd:$k){{ nodes {{ {OBJECT} }} }}", k)
         found.append((f"Cluster.customResources({crd})", query, {"c": c, "k": crd}))
     for kind in ("Secret", "secrets", "secrets.v1"):
         found.append((f"kubeObject({kind})", on_query(ONE, k), {"c": c, "k": kind}))
@@ -163,21 +163,22 @@ async def test_no_query_carries_secret_values_unless_asked_for(canary: Canary) -
                 assert raw["dataKeys"] == ["password", "token"] and "data" not in raw, raw
                 assert "managedFields" not in raw["metadata"] and data["kubeObject"]["annotations"] == KEPT, raw
         save = 'mutation($c:ID!,$n:String!){ saveTopologySnapshot(clusterId:$c, name:$n){ id } }'
-        saved = await read_clean(canary.api, save, {"c": canary.cluster_id, "n": f"by {role}"}, token, "snapshot")
+        saver = canary.tokens["ops"] if role == "viewer" else token  # saving takes workloads:write
+        saved = await read_clean(canary.api, save, {"c": canary.cluster_id, "n": f"by {role}"}, saver, "snapshot")
         sides = {"l": {"snapshotId": saved["saveTopologySnapshot"]["id"]}, "r": {"clusterId": canary.cluster_id}}
         compare = "query($l:TopologySideInput!,$r:TopologySideInput!){ topologyDiff(left:$l, right:$r){ nodesAdded } }"
         await read_clean(canary.api, compare, sides, token, f"topologyDiff with a snapshot for {role}")
 
 
 async def test_only_a_role_that_may_read_them_gets_the_values_and_only_by_asking(canary: Canary) -> None:
-    query = 'query($c:ID!){ cluster(id:$c){ secrets(namespace:"shop", includeData:true){ name raw } } }'
+    query = 'query($c:ID!){ cluster(id:$c){ secrets(namespace:"shop", includeData:true){ nodes { name raw } } } }'
     for role in NON_READERS:
         response = await canary.api.post(query, {"c": canary.cluster_id}, canary.tokens[role])
         assert_clean(response.text, f"secrets(includeData) for {role}")
         assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN", (role, response.text)
     for role in READERS:
         found = (await canary.api.ok(query, {"c": canary.cluster_id}, canary.tokens[role]))["cluster"]["secrets"]
-        raw = next(s["raw"] for s in found if s["name"] == SECRET)
+        raw = next(s["raw"] for s in found["nodes"] if s["name"] == SECRET)
         assert raw["data"] == {"password": b64(CANARY), "token": b64(f"{CANARY}-token")}, (role, raw)
 
 
@@ -185,7 +186,7 @@ async def test_topology_shows_a_secret_it_may_not_open_as_hidden_and_names_it_as
     canary: Canary,
 ) -> None:
     graph = f'query($c:ID!){{ topology(clusterId:$c, namespace:"shop"){{ {GRAPH} }} }}'
-    names = 'query($c:ID!){ cluster(id:$c){ secrets(namespace:"shop"){ name } } }'
+    names = 'query($c:ID!){ cluster(id:$c){ secrets(namespace:"shop", first:100){ nodes { name } } } }'
     orphans = "query($c:ID!){ topologyOrphans(clusterId:$c){ id hidden missing } }"
     for role in (*NON_READERS, *READERS):
         token, hidden = canary.tokens[role], role in NON_READERS
@@ -196,7 +197,7 @@ async def test_topology_shows_a_secret_it_may_not_open_as_hidden_and_names_it_as
         assert all(not n["hidden"] for n in nodes.values() if n["kind"] != "Secret"), role
         listed = (await canary.api.ok(names, {"c": canary.cluster_id}, token))["cluster"]["secrets"]
         shown_names = {n["name"] for n in nodes.values() if n["kind"] == "Secret" and not n["missing"]}
-        assert shown_names == {s["name"] for s in listed}, f"{role}: the topology and Cluster.secrets disagree"
+        assert shown_names == {s["name"] for s in listed["nodes"]}, f"{role}: the topology and Cluster.secrets disagree"
         unused = (await canary.api.ok(orphans, {"c": canary.cluster_id}, token))["topologyOrphans"]
         spare = next(o for o in unused if o["id"] == f"Secret/{NAMESPACE}/{SPARE}")
         assert (spare["hidden"], spare["missing"]) == (hidden, False), (role, spare)
@@ -289,9 +290,9 @@ async def _no_streams_left(services: Services, within: float = 10.0) -> None:
 
 async def _initial_lists_sent(canary: Canary, sockets: list[Socket]) -> None:
     """Every subscriber has had the whole initial list (so what follows is only live events)."""
-    query = 'query($c:ID!){ cluster(id:$c){ secrets(namespace:"shop"){ name } } }'
+    query = 'query($c:ID!){ cluster(id:$c){ secrets(namespace:"shop", first:100){ nodes { name } } } }'
     names = {s["name"] for s in (await canary.api.ok(query, {"c": canary.cluster_id}, canary.tokens["viewer"]))
-             ["cluster"]["secrets"]}  # fmt: skip
+             ["cluster"]["secrets"]["nodes"]}  # fmt: skip
     for socket in sockets:
         seen = {payload(json.loads(t), "resourceEvents")["name"] for t in socket.texts if '"resourceEvents"' in t}
         while not names <= seen:

@@ -78,16 +78,18 @@ async def _raw(base_url: str, init: dict[str, Any] | None) -> Any:
     return socket
 
 
-async def test_bad_token_is_refused_with_4403(base_url: str) -> None:
+async def test_bad_token_is_refused_with_4401_and_how_to_sign_in(base_url: str) -> None:
     socket = await _raw(base_url, {"Authorization": "Bearer not-a-token"})
     await socket.wait_closed()
-    assert socket.close_code == 4403
+    assert socket.close_code == 4401
+    assert "connection_init" in socket.close_reason and "Authorization" in socket.close_reason
 
 
-async def test_no_token_is_refused_and_subscribe_before_init_is_4401(base_url: str) -> None:
+async def test_no_token_is_refused_with_4401_and_subscribe_before_init_is_4401(base_url: str) -> None:
     socket = await _raw(base_url, {})
     await socket.wait_closed()
-    assert socket.close_code == 4403
+    assert socket.close_code == 4401
+    assert "connection_init" in socket.close_reason and "Authorization" in socket.close_reason
     early = await _raw(base_url, None)
     await early.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": EVENTS}}))
     await early.wait_closed()

@@ -22,7 +22,7 @@ OPERATION = """query($id:ID!){ operation(id:$id){ id type status progress error 
 UPDATES = """subscription($id:ID!){ operationUpdates(id:$id){ kind
   operation{ id status progress error phases{ name status message } } logLines{ seq phase line } } }"""
 CLUSTER = """query($id:ID!){ cluster(id:$id){ id status version lastError
-  nodePools{ id name nodeCount } nodes{ name ready unschedulable labels } } }"""
+  nodePools{ id name nodeCount } nodes(first:100){ nodes{ name ready unschedulable labels } } } }"""
 SCALE = "mutation($id:ID!,$p:[ScaleNodePoolInput!]!){ scaleCluster(id:$id,nodePools:$p){ id type status } }"
 UPGRADE = "mutation($id:ID!,$v:String!){ upgradeCluster(id:$id,version:$v){ id type status } }"
 DRAIN = "mutation($c:ID!,$n:String!){ drainNode(clusterId:$c,node:$n){ id type status } }"
