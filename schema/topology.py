@@ -16,7 +16,7 @@ from resolvers import topology as resolve
 from resolvers import topology_live
 from schema.common import Done
 from schema.kube import ClusterFailure, unreadable_failure
-from schema.permissions import requires, requires_on_cluster, snapshot_cluster
+from schema.permissions import SignedIn, requires, requires_on_cluster, snapshot_cluster
 from schema.scalars import parse_datetime
 
 HIDDEN = "A Secret whose values your role on the cluster may not read: shown by name, never opened"
@@ -303,7 +303,7 @@ class TopologyQuery:
 @strawberry.type
 class TopologyMutation:
     @strawberry.mutation(
-        permission_classes=[requires("workloads:write"), requires_on_cluster("workloads:write")],
+        permission_classes=[SignedIn, requires_on_cluster("workloads:write")],
         description="Keeps today's graph to compare (each tenant and user keeps a bounded number).",
     )
     async def save_topology_snapshot(
@@ -313,10 +313,7 @@ class TopologyMutation:
         return TopologySnapshot.from_model(await resolve.save_snapshot(info.context, cid, namespace, name))
 
     @strawberry.mutation(
-        permission_classes=[
-            requires("workloads:write"),
-            requires_on_cluster("workloads:write", "id", via=snapshot_cluster),
-        ],
+        permission_classes=[SignedIn, requires_on_cluster("workloads:write", "id", via=snapshot_cluster)],
         description="Forgets a saved snapshot, making room for another.",
     )
     async def delete_topology_snapshot(self, info: Info, id: strawberry.ID) -> Done:
