@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from app.audit import Actor
+from app.audit import Actor, HttpFacts
 from app.auth.authenticate import authenticate, credential_from
 from app.auth.principal import Principal
 from app.db.session import Database
@@ -32,6 +32,7 @@ class RequestContext:
     cost: dict[str, int] = field(default_factory=dict)
     field_costs: dict[str, int] = field(default_factory=dict)  # what one call of each field costs
     connection_params: dict[str, object] | None = None  # a websocket's connection_init payload
+    http: HttpFacts | None = None  # the REST call this request runs for, if any (its audit rows say so)
 
     @property
     def db(self) -> Database:
@@ -87,6 +88,7 @@ class RequestContext:
             ip=self.ip,
             user_agent=self.user_agent,
             request_id=self.request_id,
+            http=self.http,
         )
 
 

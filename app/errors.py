@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -24,6 +25,24 @@ class AppError(Exception):
 class Unauthenticated(AppError):
     code = "UNAUTHENTICATED"
     http_status = 401
+
+
+class AccountLocked(AppError):
+    """Too many failed sign-ins: the account refuses every attempt, even with the right
+    password, until `unlocks_at` (sent as the `unlocksAt` extension) or an admin unlocks it."""
+
+    code = "ACCOUNT_LOCKED"
+    http_status = 423
+
+    def __init__(self, message: str, *, unlocks_at: datetime | None) -> None:
+        super().__init__(message)
+        self.unlocks_at = unlocks_at
+
+    def extensions(self) -> dict[str, Any]:
+        ext = super().extensions()
+        if self.unlocks_at is not None:
+            ext["unlocksAt"] = self.unlocks_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return ext
 
 
 class Forbidden(AppError):

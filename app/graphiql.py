@@ -88,14 +88,3 @@ def _page(title: str, body: str) -> str:
         "line-height:1.5}code{background:#f3f3f3;padding:0 .2rem}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )
-
-
-def docs_page(sdl: str) -> HTMLResponse:
-    """`/docs`: the GraphQL schema as SDL (served only while introspection is on)."""
-    body = (
-        "<p>The GraphQL schema served at <a href='/graphql'>/graphql</a>. Every error carries "
-        "<code>extensions.code</code>; lists are connections with <code>first/after</code> or "
-        "<code>page/pageSize</code>.</p>"
-        f"<pre style='white-space:pre-wrap'>{html.escape(sdl)}</pre>"
-    )
-    return HTMLResponse(_page("Fleetgraph API", body))

@@ -1,11 +1,13 @@
-"""HTTP middleware: request IDs (taken from `X-Request-ID` when sane, else made; echoed on every
-response), CORS, and the request body's size limit."""
+"""HTTP middleware: request and trace IDs (echoed on every response as `X-Request-ID` and
+`X-Trace-ID`), CORS, and the request body's size limit."""
 
 from __future__ import annotations
 
 import re
 import uuid
 
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
@@ -14,9 +16,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.http_errors import error_response
 
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_TRACE_CONTEXT = TraceContextTextMapPropagator()
+
+
+def trace_id_of(traceparent: str) -> str:
+    """The trace ID a request belongs to, as 32 hex digits: an incoming W3C `traceparent`'s when
+    valid, else the current OpenTelemetry span's (when tracing is on, the request's server span),
+    else a new one."""
+    if traceparent:
+        given = trace.get_current_span(_TRACE_CONTEXT.extract({"traceparent": traceparent})).get_span_context()
+        if given.is_valid:
+            return trace.format_trace_id(given.trace_id)
+    current = trace.get_current_span().get_span_context()
+    if current.is_valid:
+        return trace.format_trace_id(current.trace_id)
+    return uuid.uuid4().hex
 
 
 class RequestIdMiddleware:
+    """Names each request (`scope["request_id"]`, `scope["trace_id"]`) and, over HTTP, says both
+    names in the response headers."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -24,9 +44,12 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        incoming = dict(scope.get("headers") or [])
+        given = incoming.get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _SANE.match(given) else uuid.uuid4().hex
+        trace_id = trace_id_of(incoming.get(b"traceparent", b"").decode("latin-1"))
         scope["request_id"] = request_id
+        scope["trace_id"] = trace_id
         if scope["type"] == "websocket":  # no response headers to add: every later send goes straight through
             await self.app(scope, receive, send)
             return
@@ -35,6 +58,7 @@ class RequestIdMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
                 headers.append((b"x-request-id", request_id.encode()))
+                headers.append((b"x-trace-id", trace_id.encode()))
                 message["headers"] = headers
             await send(message)
 

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = None
     introspection: bool = True
     graphiql: bool = True
+    rest_rate_limits: bool = Field(default=True, description="the source documents' per-IP limits on REST paths")
+    rest_v1_dialect: Literal["kubilitics", "qassure", "provisioner"] = Field(
+        default="kubilitics", description="which source document answers a path under /api/v1 that several have"
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     lockout_threshold: int = Field(default=5, ge=1, le=100)
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
@@ -45,6 +49,7 @@ class Settings(BaseSettings):
     rate_limit_url: str | None = Field(
         default=None, pattern=r"^(memory|redis|rediss)://", description="default: broadcast_url if redis, else memory"
     )
+    redis_url: str | None = Field(default=None, description="a Redis shared by replicas, for the REST rate limits")
     max_fragment_spreads: int = Field(default=100, ge=1, le=10_000, description="fragment spreads in one document")
     max_expanded_fields: int = Field(default=10_000, ge=10, description="fields of a document, fragments expanded")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="largest request body")
@@ -98,6 +103,13 @@ class Settings(BaseSettings):
     def _known_broadcast(cls, value: str) -> str:
         if not value.startswith(("memory://", "redis://", "postgres://", "postgresql://")):
             raise ValueError("must start with memory://, redis:// or postgres://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("must start with redis:// or rediss://")
         return value
 
     @field_validator("cors_origins", "cluster_allowed_networks", mode="before")

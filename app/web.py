@@ -11,15 +11,18 @@ from datetime import timedelta
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from app import __version__
-from app.graphiql import STATIC, docs_page, home
+from app.graphiql import STATIC, home
 from app.graphql_view import GraphQLView
 from app.legacy_ws import resource_updates
 from app.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
+from app.rest import RestLayer
+from app.rest.docs_page import docs_html
+from app.rest.rate_limits import RestRateLimiter
 from app.services import Services
 from app.settings import Settings
 from app.telemetry import AccessLogMiddleware, Metrics
@@ -28,6 +31,7 @@ from app.telemetry.tracing import Tracing
 from schema.root import build_schema
 
 log = logging.getLogger("fleetgraph")
+RATE_LIMIT_HEADERS = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]
 
 
 async def health(request: Request) -> JSONResponse:
@@ -55,6 +59,8 @@ def create_app(settings: Settings, services: Services | None = None, attach: Att
             yield
         finally:
             await services.close()
+            if limiter is not None:
+                await limiter.close()
             if tracing is not None:
                 await asyncio.to_thread(tracing.close)  # flushing the last spans blocks
 
@@ -87,15 +93,21 @@ def create_app(settings: Settings, services: Services | None = None, attach: Att
         WebSocketRoute("/ws/resources", resource_updates),
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]
-    if settings.introspection:
-        sdl = schema.as_str()
-        routes.append(Route("/docs", lambda request: docs_page(sdl)))
+    limiter = RestRateLimiter.from_settings(settings) if settings.rest_rate_limits else None
+    rest = RestLayer(schema, services, settings.rest_v1_dialect, limiter)
+    sdl = schema.as_str() if settings.introspection else None
+    routes += [
+        Route("/openapi.json", lambda request: JSONResponse(rest.openapi())),
+        Route("/docs", lambda request: HTMLResponse(docs_html(rest.openapi(), sdl))),
+        *rest.routes(),
+    ]
     middleware = _middleware(settings, metrics)
     if tracing is not None:
         middleware.insert(0, tracing.middleware())
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.services = services
     app.state.metrics = metrics
+    app.state.rest = rest
     return app
 
 
@@ -106,9 +118,9 @@ def _middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:
         Middleware(
             CorsMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["*"],
-            expose_headers=["X-Request-ID"],
+            expose_headers=["X-Request-ID", "X-Trace-ID", *RATE_LIMIT_HEADERS],
         )
     )
     middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))

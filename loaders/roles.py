@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from strawberry.dataloader import DataLoader
 
 from app.db.models import Role
@@ -19,5 +19,25 @@ def make_role_by_name_loader(db: Database, scope: str | None) -> DataLoader[str,
         for row in sorted(rows, key=lambda r: r.tenant_id is None):
             found.setdefault(row.name, row)
         return [found.get(n) for n in names]
+
+    return DataLoader(load_fn=load)
+
+
+HeldRole = tuple[str | None, str]
+"""A role as a user holds it: (the user's tenant, or None for provider staff; the role's name)."""
+
+
+def make_held_role_loader(db: Database, scope: str | None) -> DataLoader[HeldRole, Role | None]:
+    """The custom role a user holds: the row of that name made by the user's own tenant (or, for
+    provider staff, by the provider), as the caller's scope lets them see it."""
+
+    async def load(keys: Sequence[HeldRole]) -> list[Role | None]:
+        names = sorted({name for _, name in keys})
+        tenants = sorted({tenant for tenant, _ in keys if tenant is not None})
+        query = select(Role).where(Role.name.in_(names), or_(Role.tenant_id.in_(tenants), Role.tenant_id.is_(None)))
+        async with db.session(scope) as session:
+            rows = (await session.execute(query)).scalars().all()
+        found = {(row.tenant_id, row.name): row for row in rows}
+        return [found.get(key) for key in keys]
 
     return DataLoader(load_fn=load)

@@ -33,6 +33,9 @@ CSV_COLUMNS = (
     "ip",
     "user_agent",
     "request_id",
+    "http_method",
+    "http_path",
+    "http_status",
     "changes",
 )
 
@@ -44,6 +47,7 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
     tenant_id: str | None = None
+    http_method: str | None = None  # GET, POST, ...: any case
 
 
 def _query(ctx: RequestContext, f: AuditFilter) -> Select[Any]:
@@ -65,6 +69,8 @@ def _query(ctx: RequestContext, f: AuditFilter) -> Select[Any]:
         query = query.where(AuditLog.created_at >= f.since)
     if f.until:
         query = query.where(AuditLog.created_at <= f.until)
+    if f.http_method:
+        query = query.where(AuditLog.http_method == f.http_method.strip().upper())
     return query
 
 

@@ -16,11 +16,12 @@ from app.auth.tokens import hash_secret, new_secret
 from app.context import RequestContext
 from app.db.models import AuthSession, PasswordReset, RefreshToken, Tenant, User
 from app.db.types import utcnow
-from app.errors import BadUserInput, FieldErrors, Unauthenticated
+from app.errors import AccountLocked, AppError, BadUserInput, FieldErrors, Unauthenticated
 from app.ids import new_id
 from resolvers.sessions import announce_sign_out, revoke_api_tokens_of
 
 INVALID_LOGIN = "invalid email or password"
+LOCKED = "account locked after too many failed sign-ins; try again later or ask your administrator"
 
 
 @dataclass
@@ -40,12 +41,13 @@ EMAIL_CANDIDATES = 2
 async def login(ctx: RequestContext, email: str, password: str, tenant: str | None = None) -> SignedIn:
     """Sign in by email or username, within `tenant` (its slug or ID) when given.
 
-    Every refusal before the password is known to be right reads the same and costs the same:
-    an unknown email, a locked account and a wrong password all answer INVALID_LOGIN after the
-    same number of argon2 verifications (decoy hashes standing in for missing or locked
-    accounts). Each candidate's attempt is counted before its hash is checked, so concurrent
-    guesses cannot outrun the lockout. Only a caller who gave the right password learns that
-    the account or its tenant is suspended.
+    An unknown email and a wrong password read the same and cost the same: both answer
+    INVALID_LOGIN after the same number of argon2 verifications (decoy hashes standing in for
+    missing or locked accounts). Each candidate's attempt is counted before its hash is checked,
+    so concurrent guesses cannot outrun the lockout. While every account the login names is
+    locked, it answers ACCOUNT_LOCKED with the time the lock ends, whatever the password, and
+    checks no hash of theirs. Only a caller who gave the right password learns that the
+    account or its tenant is suspended.
     """
     async with ctx.db.session() as session:
         candidates = await _login_candidates(session, email, tenant)
@@ -56,9 +58,11 @@ async def login(ctx: RequestContext, email: str, password: str, tenant: str | No
         ]  # fmt: skip
         await session.commit()  # the attempts count before the slow check, so concurrent guesses see them
         matched = await _matching(reserved, password, 1 if tenant is not None else EMAIL_CANDIDATES)
+        if candidates and not reserved:
+            await _refuse_locked(ctx, session, candidates, email)
         if len(matched) != 1:
             first = candidates[0] if candidates else None
-            cause = None if first is None else ("locked" if not reserved else "wrong password")
+            cause = None if first is None else "wrong password"
             message = INVALID_LOGIN if not matched else "this email signs in to several tenants: give `tenant`"
             await _refuse(ctx, session, first, email, cause, message=message)
         user = matched[0]
@@ -122,6 +126,13 @@ async def _refusal_after_password(session: AsyncSession, user: User) -> str | No
     return None
 
 
+async def _refuse_locked(ctx: RequestContext, session: AsyncSession, accounts: list[User], email: str) -> NoReturn:
+    """Every account the login names is locked: refuse, saying when the last lock ends."""
+    unlocks_at = await lockout.last_lock_end(session, [user.id for user in accounts])
+    error = AccountLocked(LOCKED, unlocks_at=unlocks_at)
+    await _refuse(ctx, session, accounts[0], email, "locked", message=LOCKED, error=error)
+
+
 async def _refuse(
     ctx: RequestContext,
     session: AsyncSession,
@@ -130,8 +141,11 @@ async def _refuse(
     cause: str | None,
     *,
     message: str = INVALID_LOGIN,
+    error: AppError | None = None,
 ) -> NoReturn:
-    """Audit the failure (what the caller was told, and for an account, why) and refuse."""
+    """Audit the failure (what the caller was told, and for an account, why) and refuse with
+    `error` (by default UNAUTHENTICATED with `message`)."""
+    error = error or Unauthenticated(message)
     changes = {"email": email[:320], "reason": message}
     if cause is not None:
         changes["cause"] = cause
@@ -144,9 +158,10 @@ async def _refuse(
         target_id=user.id if user else None,
         changes=changes,
         success=False,
+        error_code=error.code,
     )
     await session.commit()
-    raise Unauthenticated(message)
+    raise error
 
 
 async def start_session(

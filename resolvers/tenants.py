@@ -22,6 +22,9 @@ from resolvers.common import changed_fields, get_or_404, paged
 from resolvers.sessions import announce_sign_out
 
 STATUSES = ("active", "suspended", "deleted")
+# A tier or limit given as None is cleared (no tier, no limit); one not given keeps its value
+# (on create, the column's default). Any other field given as None is not given.
+CLEARABLE = ("subscription_tier", "max_users", "max_modules")
 
 
 @dataclass
@@ -38,6 +41,7 @@ def _tenant_fields(errors: FieldErrors, data: dict[str, Any]) -> None:
     text(errors, "subscriptionTier", data.get("subscription_tier"), max_len=50)
     minimum(errors, "maxUsers", data.get("max_users"), 1)
     minimum(errors, "maxClusters", data.get("max_clusters"), 0)
+    minimum(errors, "maxModules", data.get("max_modules"), 1)
     if data.get("settings") is not None and not isinstance(data["settings"], dict):
         errors.add("settings", "must be an object")
 
@@ -71,7 +75,8 @@ async def create_tenant(ctx: RequestContext, data: dict[str, Any]) -> TenantCrea
         if (await session.execute(select(Tenant.id).where(Tenant.slug == data["slug"]))).first():
             raise Conflict(f"a tenant with slug '{data['slug']}' already exists")
         # emails are unique per tenant: a new tenant's admin may share an address used elsewhere
-        tenant = Tenant(id=new_id("tenant"), **{k: v for k, v in data.items() if v is not None and k != "admin_name"})
+        given = {k: v for k, v in data.items() if (v is not None or k in CLEARABLE) and k != "admin_name"}
+        tenant = Tenant(id=new_id("tenant"), **given)
         session.add(tenant)
         password = generate_password()
         admin = User(
@@ -115,9 +120,20 @@ async def update_tenant(ctx: RequestContext, tenant_id: str, data: dict[str, Any
             taken = await session.execute(select(Tenant.id).where(Tenant.slug == data["slug"]))
             if taken.first():
                 raise Conflict(f"a tenant with slug '{data['slug']}' already exists")
-        changes = changed_fields(tenant, data)
+        changes = {**changed_fields(tenant, data), **_cleared(tenant, data)}
         _record_both(ctx, session, "tenant.updated", tenant.id, changes)
     return tenant
+
+
+def _cleared(tenant: Tenant, data: dict[str, Any]) -> dict[str, Any]:
+    """Clear the tiers and limits given as None; returns {field: [old, None]} for the audit."""
+    changes: dict[str, Any] = {}
+    for field in CLEARABLE:
+        old = getattr(tenant, field)
+        if field in data and data[field] is None and old is not None:
+            changes[field] = [old, None]
+            setattr(tenant, field, None)
+    return changes
 
 
 async def _live_tenant(session: Any, tenant_id: str) -> Tenant:

@@ -14,17 +14,28 @@ from app.auth.passwords import hash_password
 from app.auth.rbac import PROVIDER_ROLES, SYSTEM_ROLES
 from app.auth.tokens import hash_secret, new_secret
 from app.context import RequestContext
-from app.db.models import AuthSession, Cluster, ClusterRoleOverride, PasswordReset, Role, Tenant, User
+from app.db.models import (
+    AuthSession,
+    Cluster,
+    ClusterRoleOverride,
+    PasswordReset,
+    Role,
+    Tenant,
+    User,
+    join_name,
+)
 from app.db.types import utcnow
-from app.errors import Conflict, FieldErrors, NotFound
+from app.errors import BadUserInput, Conflict, FieldErrors, NotFound
 from app.ids import new_id
 from app.paging import Page
-from app.validation import email, text
+from app.validation import email, one_of, text
 from resolvers.auth import check_policy, revoke_sessions_where
 from resolvers.common import changed_fields, get_or_404, paged
+from resolvers.roles import role_name_for_id
 from resolvers.sessions import announce_sign_out, revoke_api_tokens_of
 
 USER_STATUSES = ("active", "suspended")
+AUTH_PROVIDERS = ("local",)  # how a user signs in: with the password kept here
 
 
 @dataclass
@@ -86,20 +97,47 @@ async def get_user(ctx: RequestContext, tenant_id: str, user_id: str) -> User:
 def _user_fields(errors: FieldErrors, data: dict[str, Any]) -> None:
     email(errors, "email", data.get("email"))
     text(errors, "name", data.get("name"))
+    text(errors, "firstName", data.get("first_name"), max_len=100)
+    text(errors, "lastName", data.get("last_name"), max_len=100)
+    one_of(errors, "authProvider", data.get("auth_provider"), AUTH_PROVIDERS)
     text(errors, "avatar", data.get("avatar"), min_len=0, max_len=2000)
     text(errors, "username", data.get("username"), min_len=2, max_len=100)
+
+
+async def role_of_input(session: AsyncSession, tenant_id: str, data: dict[str, Any]) -> str | None:
+    """The role an input gives, by name (`role`) or by ID (`roleId`), checked that a tenant user
+    may hold it; None when it gives neither. Given both, they must name the same role."""
+    role, field = data.get("role"), "role"
+    if data.get("role_id"):
+        by_id, field = await role_name_for_id(session, tenant_id, data["role_id"]), "roleId"
+        if role and role != by_id:
+            raise BadUserInput.field("roleId", f"names role '{by_id}', not '{role}'")
+        role = by_id
+    if role:
+        await assignable_role(session, tenant_id, role, field)
+    return role or None
+
+
+def _new_user_name(data: dict[str, Any]) -> str:
+    name = data.get("name") or join_name(data.get("first_name"), data.get("last_name"))
+    if not name:
+        raise BadUserInput.field("name", "give a name, or a first and last name")
+    return str(name)
 
 
 async def create_user(ctx: RequestContext, tenant_id: str, data: dict[str, Any]) -> User:
     errors = FieldErrors()
     _user_fields(errors, data)
     errors.raise_if_any()
+    name = _new_user_name(data)
     async with ctx.db.transaction(ctx.scope) as session:
         tenant = await _tenant(session, tenant_id)
-        await assignable_role(session, tenant_id, data["role"])
+        role = await role_of_input(session, tenant_id, data)
+        if role is None:
+            raise BadUserInput.field("role", "give a role, by name (role) or by ID (roleId)")
         await check_policy(session, User(tenant_id=tenant_id), data["password"], "password")
         count = (await session.execute(select(func.count()).where(User.tenant_id == tenant_id))).scalar_one()
-        if count >= tenant.max_users:
+        if tenant.max_users is not None and count >= tenant.max_users:
             raise Conflict(f"tenant has reached its limit of {tenant.max_users} users")
         await unique_login(session, tenant_id, data["email"], data.get("username"))
         user = User(
@@ -107,9 +145,12 @@ async def create_user(ctx: RequestContext, tenant_id: str, data: dict[str, Any])
             tenant_id=tenant_id,
             email=data["email"].lower(),
             username=data.get("username"),
-            name=data["name"],
+            name=name,
+            first_name=data.get("first_name"),
+            last_name=data.get("last_name"),
+            auth_provider=data.get("auth_provider") or "local",
             avatar=data.get("avatar"),
-            role=data["role"],
+            role=role,
             password_hash=await hash_password(data["password"]),
             must_change_password=bool(data.get("must_change_password")),
         )
@@ -148,8 +189,9 @@ async def update_user(ctx: RequestContext, tenant_id: str, user_id: str, data: d
     errors.raise_if_any()
     async with ctx.db.transaction(ctx.scope) as session:
         user = await _user(session, tenant_id, user_id)
-        if data.get("role") and data["role"] != user.role:
-            await assignable_role(session, tenant_id, data["role"])
+        role = await role_of_input(session, tenant_id, data)
+        data = {**{k: v for k, v in data.items() if k != "role_id"}, "role": role}
+        if role and role != user.role:
             await _keep_an_admin(session, user, "change the role of")
         if data.get("email") and data["email"].lower() != user.email:
             await unique_login(session, tenant_id, data["email"], None)

@@ -28,6 +28,9 @@ class AuditEntry(Node):
     user_agent: str
     request_id: str
     changes: JSON
+    http_method: str | None = strawberry.field(description="The REST call's method (null: not made through REST)")
+    http_path: str | None = strawberry.field(description="The REST call's documented path")
+    http_status: int | None = strawberry.field(description="The status the REST call answered")
     created_at: datetime
 
     @classmethod
@@ -46,6 +49,9 @@ class AuditEntry(Node):
             user_agent=m.user_agent,
             request_id=m.request_id,
             changes=cast(JSON, m.changes or {}),
+            http_method=m.http_method,
+            http_path=m.http_path,
+            http_status=m.http_status,
             created_at=m.created_at,
         )
 
@@ -61,6 +67,7 @@ class AuditFilterInput:
     since: datetime | None = None
     until: datetime | None = None
     tenant_id: strawberry.ID | None = strawberry.field(default=None, description="Provider staff only")
+    http_method: str | None = strawberry.field(default=None, description="Actions made through REST with this method")
 
 
 def _filter(f: AuditFilterInput | None) -> resolve.AuditFilter:
@@ -72,6 +79,7 @@ def _filter(f: AuditFilterInput | None) -> resolve.AuditFilter:
         since=f.since,
         until=f.until,
         tenant_id=str(f.tenant_id) if f.tenant_id else None,
+        http_method=f.http_method,
     )
 
 

@@ -17,11 +17,13 @@ class Role(Node):
     id: strawberry.ID
     tenant_id: strawberry.ID | None
     name: str
+    code: str = strawberry.field(description="A stable machine name: a system role's is its name")
     description: str
     scope: str
     permissions: list[str]
     is_system: bool
     created_at: datetime | None
+    updated_at: datetime | None
 
     @classmethod
     def from_model(cls, m: models.Role) -> Role:
@@ -29,11 +31,13 @@ class Role(Node):
             id=strawberry.ID(m.id),
             tenant_id=strawberry.ID(m.tenant_id) if m.tenant_id else None,
             name=m.name,
+            code=m.code or m.name,
             description=m.description or "",
             scope=m.scope,
             permissions=list(m.permissions or []),
             is_system=bool(m.is_system),
             created_at=m.created_at,
+            updated_at=m.updated_at,
         )
 
 
@@ -41,6 +45,7 @@ class Role(Node):
 class CreateRoleInput:
     name: str
     permissions: list[str]
+    code: str | None = strawberry.field(default=None, description="Unique in the tenant; the name when not given")
     scope: str = "tenant"
     description: str | None = None
 

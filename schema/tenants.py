@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -24,9 +24,10 @@ class Tenant(Node):
     status: str
     admin_email: str
     settings: JSON
-    subscription_tier: str
-    max_users: int
+    subscription_tier: str | None
+    max_users: int | None = strawberry.field(description="null: no limit")
     max_clusters: int
+    max_modules: int | None = strawberry.field(description="null: no limit")
     created_at: datetime
     updated_at: datetime
 
@@ -42,9 +43,15 @@ class Tenant(Node):
             subscription_tier=m.subscription_tier,
             max_users=m.max_users,
             max_clusters=m.max_clusters,
+            max_modules=m.max_modules,
             created_at=m.created_at,
             updated_at=m.updated_at,
         )
+
+
+def _clearable(description: str) -> Any:
+    """A tier or limit: omitted, it is left as it is (on create: its default); null clears it."""
+    return strawberry.field(default=strawberry.UNSET, description=description)
 
 
 @strawberry.input
@@ -53,9 +60,10 @@ class CreateTenantInput:
     admin_email: str
     slug: str | None = None
     admin_name: str | None = None
-    subscription_tier: str | None = None
-    max_users: int | None = None
+    subscription_tier: str | None = _clearable("Omitted: standard; null: no tier")
+    max_users: int | None = _clearable("Omitted: 50; null: no limit")
     max_clusters: int | None = None
+    max_modules: int | None = _clearable("Omitted or null: no limit")
     settings: JSON | None = None
 
 
@@ -64,10 +72,16 @@ class UpdateTenantInput:
     name: str | None = None
     slug: str | None = None
     admin_email: str | None = None
-    subscription_tier: str | None = None
-    max_users: int | None = None
+    subscription_tier: str | None = _clearable("Omitted: unchanged; null: no tier")
+    max_users: int | None = _clearable("Omitted: unchanged; null: no limit")
     max_clusters: int | None = None
+    max_modules: int | None = _clearable("Omitted: unchanged; null: no limit")
     settings: JSON | None = None
+
+
+def _given(input: CreateTenantInput | UpdateTenantInput) -> dict[str, Any]:
+    """The input's fields, without those omitted: a tier or limit given as null clears it."""
+    return {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
 
 
 @strawberry.type
@@ -112,7 +126,7 @@ class TenantMutation:
     async def create_tenant(self, info: Info, input: CreateTenantInput) -> CreateTenantPayload:
         from schema.users import User
 
-        created = await resolve.create_tenant(info.context, vars(input))
+        created = await resolve.create_tenant(info.context, _given(input))
         return CreateTenantPayload(
             tenant=Tenant.from_model(created.tenant),
             admin_user=User.from_model(created.admin_user),
@@ -121,7 +135,7 @@ class TenantMutation:
 
     @strawberry.mutation(permission_classes=[requires("tenants:write")])
     async def update_tenant(self, info: Info, id: strawberry.ID, input: UpdateTenantInput) -> Tenant:
-        return Tenant.from_model(await resolve.update_tenant(info.context, str(id), vars(input)))
+        return Tenant.from_model(await resolve.update_tenant(info.context, str(id), _given(input)))
 
     @strawberry.mutation(permission_classes=[requires("tenants:write")])
     async def suspend_tenant(self, info: Info, id: strawberry.ID) -> Tenant:

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from app.db import models
 from app.db.types import utcnow
 from resolvers import profile as resolve_profile
+from resolvers import roles as resolve_roles
 from resolvers import users as resolve
 from schema.base import Connection, Node, connection, page_from
 from schema.common import Done
@@ -32,8 +33,11 @@ class User(Node):
     email: str
     username: str | None
     name: str
+    first_name: str | None
+    last_name: str | None
     avatar: str | None
     role: str
+    auth_provider: str = strawberry.field(description="How the user signs in: 'local' (a password kept here)")
     status: str
     must_change_password: bool
     locked: bool
@@ -50,8 +54,11 @@ class User(Node):
             email=m.email,
             username=m.username,
             name=m.name,
+            first_name=m.first_name,
+            last_name=m.last_name,
             avatar=m.avatar,
             role=m.role,
+            auth_provider=m.auth_provider or "local",
             status=m.status,
             must_change_password=m.must_change_password,
             locked=m.locked_until is not None and m.locked_until > utcnow(),
@@ -70,18 +77,28 @@ class User(Node):
         tenant = await info.context.loaders.tenant.load(str(self.tenant_id))
         return Tenant.from_model(tenant) if tenant else None
 
+    @strawberry.field(description="The ID of the role named by `role` (a system role's, or the tenant's own)")
+    async def role_id(self, info: Info) -> strawberry.ID | None:
+        tenant_id = str(self.tenant_id) if self.tenant_id else None
+        found = await resolve_roles.role_id_of(info.context, tenant_id, self.role)
+        return strawberry.ID(found) if found else None
+
     @strawberry.field
     async def cluster_roles(self, info: Info) -> list[ClusterRole]:
         rows = await resolve.cluster_roles(info.context, str(self.id))
         return [ClusterRole(cluster_id=strawberry.ID(r.cluster_id), role=r.role) for r in rows]
 
 
-@strawberry.input
+@strawberry.input(description="A name, or a first and last name (the other is made from it); a role by name or ID")
 class CreateUserInput:
     email: str
-    name: str
-    role: str
     password: str
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    role: str | None = None
+    role_id: strawberry.ID | None = None
+    auth_provider: str | None = None
     username: str | None = None
     avatar: str | None = None
     must_change_password: bool = False
@@ -90,9 +107,13 @@ class CreateUserInput:
 @strawberry.input
 class UpdateUserInput:
     name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
     email: str | None = None
     username: str | None = None
     role: str | None = None
+    role_id: strawberry.ID | None = None
+    auth_provider: str | None = None
     avatar: str | None = None
 
 

@@ -4,15 +4,15 @@ An attempt is reserved (counted as a failure) by one conditional UPDATE before i
 checked, and only a reserved attempt is checked: however many guesses arrive at once, at most
 `threshold` of them per window are ever verified against the account's hash. The reservation
 that reaches the threshold also locks the account for the window; a correct password clears
-the count. Whether an account is locked is never told to the caller: a locked account answers
-exactly as an unknown email or a wrong password does (resolvers/auth.py).
+the count. A locked account answers ACCOUNT_LOCKED, with the time its lock ends, to every
+attempt, right password or not, and no password is checked against it (resolvers/auth.py).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, literal, or_, update
+from sqlalchemy import case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import User
@@ -51,3 +51,10 @@ async def clear(session: AsyncSession, user_id: str) -> None:
         .values(failed_logins=0, first_failed_at=None, locked_until=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def last_lock_end(session: AsyncSession, user_ids: list[str]) -> datetime | None:
+    """When the last of these accounts' locks ends (None: none is locked), read afresh: another
+    attempt may have locked one since it was loaded."""
+    ends = (await session.execute(select(User.locked_until).where(User.id.in_(user_ids)))).scalars().all()
+    return max((end for end in ends if end is not None), default=None)

@@ -5,8 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text, true
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+    text,
+    true,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
 from app.db.types import UTCDateTime, utcnow
 
@@ -36,18 +50,25 @@ class Tenant(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     admin_email: Mapped[str] = mapped_column(String(320))
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    subscription_tier: Mapped[str] = mapped_column(String(40), default="standard")
-    max_users: Mapped[int] = mapped_column(Integer, default=50)
+    # tier and limits may be cleared (NULL: no tier, no limit); a new tenant gets the default
+    # unless made with None explicitly (evaluates_none: None is stored, not replaced by the default)
+    subscription_tier: Mapped[str | None] = mapped_column(String(50).evaluates_none(), default="standard")
+    max_users: Mapped[int | None] = mapped_column(Integer().evaluates_none(), default=50)
     max_clusters: Mapped[int] = mapped_column(Integer, default=10)
+    max_modules: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-def _provider_unique(column: str) -> Index:
-    """Unique among provider users (tenant_id NULL, which a plain unique constraint treats as distinct)."""
+def _unique_where_no_tenant(name: str, column: str) -> Index:
+    """Unique among rows without a tenant (tenant_id NULL, which a plain unique constraint treats as distinct)."""
     where = text("tenant_id IS NULL")
-    return Index(f"uq_users_provider_{column}", column, unique=True, sqlite_where=where, postgresql_where=where)
+    return Index(name, column, unique=True, sqlite_where=where, postgresql_where=where)
+
+
+def _provider_unique(column: str) -> Index:
+    return _unique_where_no_tenant(f"uq_users_provider_{column}", column)
 
 
 class User(TenantOwned, Base):
@@ -67,9 +88,12 @@ class User(TenantOwned, Base):
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
     email: Mapped[str] = mapped_column(String(320))  # stored lowercased
     username: Mapped[str | None] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))  # kept in step with first/last name (below)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
     avatar: Mapped[str | None] = mapped_column(String(2000))
     role: Mapped[str] = mapped_column(String(100))
+    auth_provider: Mapped[str] = mapped_column(String(40), default="local", server_default="local")
     status: Mapped[str] = mapped_column(String(20), default="active")
     password_hash: Mapped[str] = mapped_column(String(200))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -82,21 +106,69 @@ class User(TenantOwned, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+def split_name(name: str) -> tuple[str | None, str | None]:
+    """A display name as first and last name: the first word, then the rest ('Ludwig van
+    Beethoven' is 'Ludwig' and 'van Beethoven'); one word is a first name only."""
+    words = name.split()
+    if not words:
+        return None, None
+    return words[0][:100], " ".join(words[1:])[:100] or None
+
+
+def join_name(first: str | None, last: str | None) -> str:
+    return " ".join(part.strip() for part in (first, last) if part and part.strip())[:200]
+
+
+@event.listens_for(User, "before_insert")
+def _names_of_new_user(_: Mapper[User], __: Connection, user: User) -> None:
+    """A user made with a display name only gets first and last names from it, and one made
+    with first and last names only gets 'first last' as its display name."""
+    if not user.name and (user.first_name or user.last_name):
+        user.name = join_name(user.first_name, user.last_name)
+    elif user.name and user.first_name is None and user.last_name is None:
+        user.first_name, user.last_name = split_name(user.name)
+
+
+@event.listens_for(User, "before_update")
+def _names_kept_in_step(_: Mapper[User], __: Connection, user: User) -> None:
+    """Whichever path changes a user's names (an admin, the user's own profile), a display
+    name changed alone is split again, and first or last names changed alone make it anew."""
+    attrs = inspect(user).attrs
+    name_changed = attrs.name.history.has_changes()
+    parts_changed = attrs.first_name.history.has_changes() or attrs.last_name.history.has_changes()
+    if name_changed and not parts_changed:
+        user.first_name, user.last_name = split_name(user.name)
+    elif parts_changed and not name_changed:
+        user.name = join_name(user.first_name, user.last_name) or user.name
+
+
 class Role(TenantOrShared, Base):
     """A system role (tenant_id NULL, visible to all) or a tenant's custom role."""
 
     __tablename__ = "roles"
-    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_roles_tenant_name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name", name="uq_roles_tenant_name"),
+        UniqueConstraint("tenant_id", "code", name="uq_roles_tenant_code"),
+        _unique_where_no_tenant("uq_roles_shared_code", "code"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(100))  # a stable machine name, unique per tenant
     description: Mapped[str] = mapped_column(Text, default="")
     scope: Mapped[str] = mapped_column(String(20), default="tenant")
     permissions: Mapped[list[str]] = mapped_column(default=list)
     is_system: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+@event.listens_for(Role, "before_insert")
+def _code_of_new_role(_: Mapper[Role], __: Connection, role: Role) -> None:
+    """A role made without a code takes its name (names are machine names already)."""
+    if not role.code:
+        role.code = role.name
 
 
 class ClusterRoleOverride(TenantOwned, Base):
@@ -190,6 +262,10 @@ class AuditLog(TenantOwned, Base):
     user_agent: Mapped[str] = mapped_column(String(500), default="")
     request_id: Mapped[str] = mapped_column(String(64), default="")
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # the REST call the action came through (NULL for GraphQL and internal actions)
+    http_method: Mapped[str | None] = mapped_column(String(10))
+    http_path: Mapped[str | None] = mapped_column(String(500))
+    http_status: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -28,6 +28,7 @@ async def services(database_url: str) -> AsyncIterator[Services]:
         k8s_timeout_seconds=2,
         cluster_health_seconds=0,
         subscription_recheck_seconds=0.5,
+        rest_rate_limits=False,  # tests/rest/test_rate_limits.py and the journeys serve an app with them
         operation_workers=0,  # operations run in the lifecycle tests' own app, with a simulator
     )
     services = Services.from_settings(settings)

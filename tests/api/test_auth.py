@@ -60,7 +60,7 @@ async def test_lockout_after_repeated_failures_and_unlock(api: Api, tenant_a: Te
     locked = await api.error(
         "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ accessToken } }", {"e": email, "p": PASSWORD}
     )
-    assert locked["extensions"]["code"] == "UNAUTHENTICATED" and locked["message"] == "invalid email or password"
+    assert locked["extensions"]["code"] == "ACCOUNT_LOCKED" and locked["extensions"]["unlocksAt"].endswith("Z")
     user = await api.ok(
         "mutation($t:ID!,$u:ID!){ unlockUser(tenantId:$t,id:$u){ locked } }",
         {"t": tenant_a.id, "u": tenant_a.user_ids["developer"]},

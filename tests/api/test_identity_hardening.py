@@ -8,6 +8,7 @@ import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -206,7 +207,7 @@ async def test_concurrent_registrations_of_one_cluster_name_answer_conflict(
 # Lockout
 
 
-async def test_concurrent_guesses_are_checked_at_most_threshold_times_and_answered_alike(
+async def test_concurrent_guesses_are_checked_at_most_threshold_times_then_refused_as_locked(
     api: Api, services: Services, ours: TenantUsers
 ) -> None:
     user_id, email = await _new_user(api, ours)
@@ -216,10 +217,14 @@ async def test_concurrent_guesses_are_checked_at_most_threshold_times_and_answer
     assert 1 <= checked <= services.settings.lockout_threshold
     unknown = answer(await api.run(LOGIN, {"e": f"nobody-{uuid.uuid4().hex[:8]}@{ours.slug}.test", "p": "x"}))
     assert unknown["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
-    assert all(answer(body) == unknown for body in bodies)
-    # locked now: even the right password gets the answer an unknown email gets, and no check
+    # each checked guess is told it is wrong, as an unknown email is; the others, that the account is locked
+    locked = [answer(body) for body in bodies if answer(body) != unknown]
+    assert len(bodies) - len(locked) == checked
+    assert locked and all(a == locked[0] for a in locked)
+    assert locked[0]["errors"][0]["extensions"]["code"] == "ACCOUNT_LOCKED"
+    # locked now: even the right password gets the same refusal, and no check
     before = passwords.checks.accounts
-    assert answer(await api.run(LOGIN, {"e": email, "p": PASSWORD})) == unknown
+    assert answer(await api.run(LOGIN, {"e": email, "p": PASSWORD})) == locked[0]
     assert passwords.checks.accounts == before
     user = await api.ok(
         "query($t:ID!,$u:ID!){ user(tenantId:$t,id:$u){ locked } }",
@@ -232,13 +237,38 @@ async def test_concurrent_guesses_are_checked_at_most_threshold_times_and_answer
 async def test_a_locked_account_unlocked_by_its_admin_signs_in(api: Api, ours: TenantUsers) -> None:
     user_id, email = await _new_user(api, ours)
     await asyncio.gather(*(api.run(LOGIN, {"e": email, "p": f"wrong-guess-{i}"}) for i in range(10)))
-    assert (await api.error(LOGIN, {"e": email, "p": PASSWORD}))["extensions"]["code"] == "UNAUTHENTICATED"
+    assert (await api.error(LOGIN, {"e": email, "p": PASSWORD}))["extensions"]["code"] == "ACCOUNT_LOCKED"
     await api.ok(
         "mutation($t:ID!,$u:ID!){ unlockUser(tenantId:$t,id:$u){ locked } }",
         {"t": ours.id, "u": user_id},
         ours.tokens["tenant_admin"],
     )
     assert (await api.login(email, PASSWORD))["accessToken"]
+
+
+async def test_a_locked_account_says_until_when_whatever_the_password(
+    api: Api, services: Services, ours: TenantUsers
+) -> None:
+    user_id, email = await _new_user(api, ours)
+    threshold, window = services.settings.lockout_threshold, timedelta(minutes=services.settings.lockout_minutes)
+    started = datetime.now(UTC)
+    for i in range(threshold):  # the guesses that lock it are checked, and wrong
+        assert (await api.error(LOGIN, {"e": email, "p": f"wrong-guess-{i}"}))["extensions"] == {
+            "code": "UNAUTHENTICATED"
+        }
+    locked_by = datetime.now(UTC)
+    attempts = [
+        (LOGIN, {"e": email, "p": PASSWORD}),
+        (LOGIN, {"e": email, "p": "wrong-again-1"}),
+        (LOGIN_IN, {"e": email, "p": PASSWORD, "t": ours.slug}),
+    ]
+    refusals = [await api.error(query, variables) for query, variables in attempts]
+    assert all((r["message"], r["extensions"]) == (refusals[0]["message"], refusals[0]["extensions"]) for r in refusals)
+    assert refusals[0]["extensions"]["code"] == "ACCOUNT_LOCKED" and "locked" in refusals[0]["message"]
+    unlocks_at = datetime.fromisoformat(refusals[0]["extensions"]["unlocksAt"])
+    assert started + window <= unlocks_at <= locked_by + window
+    causes = [row["changes"].get("cause") for row in await _audit(api, ours, "auth.login_failed", user_id)]
+    assert sorted(causes) == ["locked"] * len(attempts) + ["wrong password"] * threshold
 
 
 # Audit export

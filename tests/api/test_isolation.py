@@ -710,6 +710,8 @@ OPEN: dict[str, str] = {
     "Cluster.insights": "no data of its own: every ClusterInsights field checks the cluster",
     "User.tenant": "the tenant of a user the field returning it authorised, through the tenant-scoped loader",
     "User.clusterRoles": "the per-cluster roles of a user the field returning it authorised",
+    "User.roleId": "the ID of the role named by a user the field returning it authorised, through the "
+    "tenant-scoped loader",
     "Operation.logs": "the log of an operation the field returning it authorised",
 }
 # Fields with a clusterId argument that no per-cluster check names, each with the reason.

@@ -18,9 +18,10 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(app: ASGIApp) -> AsyncIterator[str]:
+async def serving(app: ASGIApp, lifespan: str = "on") -> AsyncIterator[str]:
+    """`lifespan="off"` serves a second app over services another app already runs."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, ws="websockets")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -1,0 +1,7 @@
+"""Cks: workloads."""
+
+from __future__ import annotations
+
+from app.rest.rows import Row
+
+ROWS: list[Row] = []

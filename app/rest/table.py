@@ -1,0 +1,69 @@
+"""The four dialects' tables, loaded and checked against the schema before anything is served:
+a row whose document the schema refuses, or a GET that would run a mutation, stops the start."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graphql import OperationType
+from starlette.routing import BaseRoute
+from strawberry.schema import Schema
+
+from app.rest.dialect import Dialect
+from app.rest.documents import DocumentError, Documents, Operation
+from app.rest.executor import Executor
+from app.rest.openapi import openapi_document
+from app.rest.routing import Limiter, Mounted, build_routes
+from app.rest.rows import Row
+from app.services import Services
+
+
+@dataclass(frozen=True)
+class Table:
+    dialect: Dialect
+    rows: Sequence[Row]
+    folder: Path  # where the rows' `.graphql` documents are
+    compat: bool = True  # also served under /compat/<dialect>
+
+    def operations(self, schema: Schema) -> dict[Row, list[Operation]]:
+        documents = Documents(self.folder)
+        documents.check(schema._schema)
+        seen: set[tuple[str, str]] = set()
+        resolved: dict[Row, list[Operation]] = {}
+        for row in self.rows:
+            if row.key in seen:
+                raise DocumentError(f"{self.dialect.name}: {row.method} {row.path} has two rows")
+            seen.add(row.key)
+            operations = [documents.operation(row.document, name) for name in row.operations]
+            if row.method in ("GET", "HEAD") and any(o.kind is not OperationType.QUERY for o in operations):
+                raise DocumentError(f"{self.dialect.name}: {row.method} {row.path} must only read")
+            resolved[row] = operations
+        return resolved
+
+
+def tables() -> list[Table]:
+    from app.rest import cks, kubilitics, provisioner, qassure
+
+    return [cks.TABLE, kubilitics.TABLE, qassure.TABLE, provisioner.TABLE]
+
+
+class RestLayer:
+    """The four tables, bound to the schema and services they run with."""
+
+    def __init__(self, schema: Schema, services: Services, bare_v1: str, limiter: Limiter | None) -> None:
+        self.schema, self.limiter, self.bare_v1 = schema, limiter, bare_v1
+        self.mounted = [
+            Mounted(Executor(schema, services, t.dialect, t.operations(schema)), t.rows, t.compat) for t in tables()
+        ]
+        self._openapi: dict[str, Any] | None = None
+
+    def routes(self) -> list[BaseRoute]:
+        return build_routes(self.mounted, self.bare_v1, self.limiter)
+
+    def openapi(self) -> dict[str, Any]:
+        if self._openapi is None:
+            self._openapi = openapi_document(self.mounted, self.bare_v1, self.schema._schema)
+        return self._openapi

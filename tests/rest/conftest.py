@@ -1,0 +1,41 @@
+"""The REST tests use the API tests' app, databases and tenants (tests/api/conftest.py)."""
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from kubesim.fleet import start_fleet
+from tests.api.conftest import api, base_url, db, provider_token, services, tenant_a, tenant_b
+from tests.rest.world import CLUSTER, World
+from tests.support.api import Api, TenantUsers
+from tests.support.clusters import register_cluster
+
+__all__ = ["api", "base_url", "db", "provider_token", "services", "tenant_a", "tenant_b"]
+
+
+@pytest.fixture(scope="session")
+async def world(api: Api, provider_token: str, tenant_a: TenantUsers, tenant_b: TenantUsers) -> AsyncIterator[World]:
+    async with start_fleet(1, profile="small", seed=5, control=True, speed=20) as fleet:
+        cluster_id = await register_cluster(api, tenant_a, fleet, "rest-cluster", CLUSTER)
+        yield World(api, provider_token, tenant_a, tenant_b, cluster_id, fleet)
+
+
+@pytest.fixture
+def executed() -> Iterator[list[str]]:
+    """The GraphQL operations the REST layer runs while a test calls it, in order."""
+    names: list[str] = []
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            names.append(str(getattr(record, "operation", "")))
+
+    logger = logging.getLogger("fleetgraph.rest")
+    handler, level = Seen(logging.DEBUG), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield names
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

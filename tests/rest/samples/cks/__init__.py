@@ -1,0 +1,1 @@
+"""cks samples, one module per domain."""

@@ -1,0 +1,1 @@
+"""kubilitics samples, one module per domain."""

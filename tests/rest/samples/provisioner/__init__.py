@@ -1,0 +1,1 @@
+"""provisioner samples, one module per domain."""

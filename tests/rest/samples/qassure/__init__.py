@@ -1,0 +1,1 @@
+"""qassure samples, one module per domain."""
