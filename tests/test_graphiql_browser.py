@@ -75,3 +75,24 @@ async def test_home_page_links_what_is_served(base: str) -> None:
         assert "/static/graphiql/graphiql.js" in ide.text and "unpkg" not in ide.text and "jsdelivr" not in ide.text
         asset = await http.get("/static/graphiql/graphiql.js")
         assert asset.status_code == 200 and len(asset.content) > 100_000
+
+
+async def test_the_api_docs_page_lists_the_rest_paths_with_no_external_request(base: str) -> None:
+    require_browser()
+    from playwright.async_api import async_playwright
+
+    requested: list[str] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = await browser.new_page()
+            page.on("request", lambda request: requested.append(request.url))
+            await page.goto(f"{base}/docs", wait_until="networkidle")
+            summaries = await page.locator("details summary").all_inner_texts()
+            await page.locator("details summary").first.click()
+            opened = await page.locator("details[open] table").count()
+        finally:
+            await browser.close()
+    assert any("/api/provider/tenants" in s for s in summaries), summaries[:5]
+    assert opened >= 1
+    assert [url for url in requested if not url.startswith(base)] == []

@@ -17,6 +17,7 @@ from app.rest.routing import Mounted, placements
 from app.rest.rows import Row
 from app.services import Services
 from app.web import create_app
+from tests.rest.world import World
 from tests.support.server import serving
 
 
@@ -123,3 +124,20 @@ async def test_every_rest_answer_has_rate_limit_and_trace_headers_and_429_in_dia
         "success": False,
         "error": {"code": "RATE_LIMITED", "message": refused.json()["error"]["message"]},
     }
+
+
+async def test_every_credential_works_on_rest(world: World) -> None:
+    """A sign-in's JWT, an API token as a bearer, and an API token in X-API-Key."""
+    created = await world.gql('mutation{ createApiToken(name:"rest"){ value } }', role="viewer")
+    token = created["createApiToken"]["value"]
+    path = f"/api/tenants/{world.tenant.id}/api-reference"
+    for headers in (
+        {"Authorization": f"Bearer {world.token('viewer')}"},
+        {"Authorization": f"Bearer {token}"},
+        {"X-API-Key": token},
+    ):
+        response = await world.api.http.get(path, headers=headers)
+        assert response.status_code == 200, (headers.keys(), response.text[:300])
+        assert response.json()["data"]["openapi"] == "3.1.0"
+    refused = await world.api.http.get(path, headers={"X-API-Key": token + "x"})
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "UNAUTHENTICATED"
