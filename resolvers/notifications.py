@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.context import RequestContext
 from app.db.models import Notification
 from app.db.types import utcnow
+from app.errors import NotFound
 from app.notifications import notification_channel
 from app.realtime.mailbox import Mailbox
 from resolvers.realtime import until_signed_out
@@ -33,6 +34,16 @@ async def mark_read(ctx: RequestContext, ids: list[str] | None) -> int:
     async with ctx.db.transaction(ctx.scope) as session:
         result = await session.execute(statement.values(read_at=utcnow()).execution_options(synchronize_session=False))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def dismiss(ctx: RequestContext, notification_id: str) -> None:
+    """Deletes one of the caller's notifications; another user's is NOT_FOUND, as if absent."""
+    user_id = ctx.require_principal().user_id
+    statement = delete(Notification).where(Notification.id == notification_id, Notification.user_id == user_id)
+    async with ctx.db.transaction(ctx.scope) as session:
+        result = await session.execute(statement.execution_options(synchronize_session=False))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound.of("notification", notification_id)
 
 
 async def notification_stream(ctx: RequestContext, include_unread: bool) -> AsyncIterator[Notification]:

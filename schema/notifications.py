@@ -11,6 +11,7 @@ from strawberry.types import Info
 from app.db import models
 from resolvers import notifications as resolve
 from schema.base import Node
+from schema.common import Done
 from schema.permissions import SignedIn
 
 
@@ -62,6 +63,11 @@ class NotificationMutation:
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID] | None = None) -> MarkedRead:
         count = await resolve.mark_read(info.context, [str(i) for i in ids] if ids is not None else None)
         return MarkedRead(count=count)
+
+    @strawberry.mutation(permission_classes=[SignedIn], description="Deletes one of your notifications.")
+    async def dismiss_notification(self, info: Info, id: strawberry.ID) -> Done:
+        await resolve.dismiss(info.context, str(id))
+        return Done(id=id)
 
 
 @strawberry.type

@@ -36,6 +36,7 @@ from schema.operations import OperationMutation, OperationQuery, OperationSubscr
 from schema.realtime import Subscription as ResourceSubscription
 from schema.roles import RoleMutation, RoleQuery
 from schema.scalars import DateTime
+from schema.service import ServiceQuery
 from schema.templates import TemplateMutation, TemplateQuery
 from schema.tenants import TenantMutation, TenantQuery
 from schema.topology import TopologyMutation, TopologyQuery, TopologySubscription
@@ -59,6 +60,7 @@ Query = merge_types(
         TemplateQuery,
         NotificationQuery,
         TopologyQuery,
+        ServiceQuery,
     ),
 )
 Mutation = merge_types(

@@ -77,6 +77,11 @@ class Dialect:
             return row.statuses[code]
         return self.statuses.get(code, 400 if code != "INTERNAL" else 500)
 
+    def required_headers(self, row: Row) -> Mapping[str, str]:
+        """The headers the document requires on the row's calls, each with the one value it
+        accepts (any case): a call without them is refused before any GraphQL runs."""
+        return {}
+
     # bodies
     def success(self, row: Row, value: Any) -> Any:
         raise NotImplementedError

@@ -52,6 +52,9 @@ class Executor:
             call = await read_call(row, self.dialect, request)
         except Refused as refusal:
             return self.refusal(row, refusal.status, refusal.problems, refusal.message)
+        missing = _missing_headers(self.dialect, row, call)
+        if missing:
+            return self.refusal(row, self.dialect.validation_status, missing, "Validation failed")
         ctx = await build_context(self.services, request, None)
         ctx.http = HttpFacts(request.method, request.url.path, row.status, _statuses(self.dialect, row))
         try:
@@ -93,12 +96,13 @@ class Executor:
         return data
 
     def success(self, row: Row, call: Call, data: Data) -> Response:
-        value = pick(data, row.pick)
+        file = row.attachment if row.attachment is not None and row.attachment.serves(call) else None
+        value = pick(data, file.pick if file is not None and file.pick is not None else row.pick)
         if row.status == 204:
             return Response(status_code=204)
         if value is None:
             return self.failure(row, Failure("NOT_FOUND", "not found"))
-        if row.attachment is not None:
+        if file is not None:
             return _attachment(row, call, data, str(value))
         if row.listing is not None:
             body = self.dialect.listing(row, self.window(row, call, value))
@@ -138,6 +142,15 @@ class Executor:
             return JSONResponse(self.dialect.invalid(problems), status_code=self.dialect.validation_status)
         body = self.dialect.error(status, "BAD_USER_INPUT" if status < 500 else "INTERNAL", message)
         return JSONResponse(body, status_code=status)
+
+
+def _missing_headers(dialect: Dialect, row: Row, call: Call) -> list[Problem]:
+    """The headers the dialect requires on the row that the call lacks (or gives another value)."""
+    return [
+        Problem(f"header.{name}", f"must be {value!r}", "missing")
+        for name, value in dialect.required_headers(row).items()
+        if call.headers.get(name, "").strip().lower() != value.lower()
+    ]
 
 
 def _statuses(dialect: Dialect, row: Row) -> dict[str, int]:

@@ -39,10 +39,23 @@ class _Components:
         return schema
 
 
+def _file_schema(media: str) -> Schema:
+    """A file's schema: YAML is read as the document it holds; anything else is text or bytes."""
+    if "yaml" in media:
+        return {"type": "object"}
+    if media.startswith("image/png") or media == "application/octet-stream":
+        return {"type": "string", "format": "binary"}
+    return {"type": "string"}
+
+
 def _parameters(row: Row, dialect: Dialect, components: _Components) -> list[Schema]:
     found = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
         for name in _PARAM.findall(row.path)
+    ]
+    found += [
+        {"name": name, "in": "header", "required": True, "schema": {"type": "string", "enum": [value]}}
+        for name, value in dialect.required_headers(row).items()
     ]
     model = query_model(row, dialect)
     if model is not None:
@@ -60,10 +73,12 @@ def _answer(row: Row, placed: Placement, schema: GraphQLSchema, components: _Com
     dialect = placed.mounted.dialect
     if row.status == 204:
         return {"description": "Done, nothing to say"}
+    files: Schema = {}
     if row.attachment is not None:
         types = (row.attachment.media_type, *row.attachment.media_types)
-        content = {media: {"schema": {"type": "string"}} for media in types}
-        return {"description": row.summary, "content": content}
+        files = {media: {"schema": _file_schema(media)} for media in types}
+        if row.attachment.when is None:
+            return {"description": row.summary, "content": files}
     data: Schema = {}
     for operation in placed.mounted.executor.operations[row]:
         part = data_schema(schema, operation)
@@ -81,7 +96,7 @@ def _answer(row: Row, placed: Placement, schema: GraphQLSchema, components: _Com
         body = dialect.listing_schema(row, value.get("items", {}))
     else:
         body = dialect.success_schema(row, value)
-    return {"description": row.summary, "content": {"application/json": {"schema": body}}}
+    return {"description": row.summary, "content": {"application/json": {"schema": body}, **files}}
 
 
 def _operation(placed: Placement, schema: GraphQLSchema, components: _Components) -> Schema:

@@ -63,6 +63,11 @@ class Attachment:
     inline: bool = False
     chosen: Chosen | None = None
     media_types: tuple[str, ...] = ()  # the other types `chosen` may answer, for the OpenAPI document
+    when: Callable[[Call], bool] | None = None  # only calls that ask for the file get it; the others answer JSON
+    pick: str | None = None  # where the file's text is, when not at the row's `pick`
+
+    def serves(self, call: Call) -> bool:
+        return self.when is None or self.when(call)
 
 
 @dataclass(frozen=True, eq=False)  # rows are told apart by identity

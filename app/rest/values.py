@@ -12,9 +12,25 @@ Fleetgraph IDs nor Kubernetes names contain), so they are stable and can be read
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BeforeValidator
 
 SEPARATOR = "~"
+
+
+def _iso(value: Any) -> Any:
+    """A timestamp in a query or body is ISO 8601 text: a number is not taken for epoch seconds."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 timestamp, e.g. 2026-01-31T12:00:00Z")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 timestamp, e.g. 2026-01-31T12:00:00Z") from None
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso)]
+"""An ISO 8601 timestamp with its zone, the only way a request gives a time."""
 
 
 class UnknownId(ValueError):

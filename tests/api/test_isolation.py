@@ -446,10 +446,14 @@ SELF_SERVICE: dict[str, tuple[str, dict[str, Any]]] = {
     "logout": ("mutation { logout { ok } }", {}),
     "notifications": ("{ notifications { id } }", {}),
     "markNotificationsRead": ("mutation { markNotificationsRead { count } }", {}),
+    # someone else's notification is NOT_FOUND: tests/api/test_notifications.py
+    "dismissNotification": ('mutation { dismissNotification(id:"ntf_x") { ok } }', {}),
 }
 
 # Public fields: they work without signing in, and take credentials rather than a principal.
 PUBLIC = {"login", "refreshToken", "completePasswordReset"}
+# Public reads: the service's own facts (name, version, topology kinds), nothing of anyone's.
+PUBLIC_READS = {"serviceInfo"}
 
 
 @pytest.fixture(scope="module")
@@ -694,7 +698,7 @@ async def test_every_root_field_is_classified(api: Api) -> None:
     body = await api.ok("{ __schema { queryType { fields { name } } mutationType { fields { name } } } }")
     schema = body["__schema"]
     fields = {f["name"] for root in ("queryType", "mutationType") for f in schema[root]["fields"]}
-    classified = {c.field for c in MATRIX} | set(PROVIDER_ONLY) | set(SELF_SERVICE) | PUBLIC
+    classified = {c.field for c in MATRIX} | set(PROVIDER_ONLY) | set(SELF_SERVICE) | PUBLIC | PUBLIC_READS
     assert fields - classified == set(), "add these fields to the isolation matrix (or an allow-list)"
     assert classified - fields == set(), "these entries name fields the schema no longer has"
 
@@ -706,6 +710,7 @@ ROOTS = ("Query", "Mutation", "Subscription")
 # Fields that reach data without a declared check of their own, each with the reason.
 OPEN: dict[str, str] = {
     **{f"Mutation.{name}": "public: takes credentials, not a principal" for name in PUBLIC},
+    **{f"Query.{name}": "public: the service's own facts, nobody's data" for name in PUBLIC_READS},
     "*Connection.nodes": "the page its connection's field authorised, without the edges around it",
     "Cluster.insights": "no data of its own: every ClusterInsights field checks the cluster",
     "User.tenant": "the tenant of a user the field returning it authorised, through the tenant-scoped loader",

@@ -5,20 +5,24 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from app.services import Services
 from kubesim.fleet import start_fleet
 from tests.api.conftest import api, base_url, db, provider_token, services, tenant_a, tenant_b
 from tests.rest.world import CLUSTER, World
-from tests.support.api import Api, TenantUsers
+from tests.support.api import Api, TenantUsers, make_tenant
 from tests.support.clusters import register_cluster
 
 __all__ = ["api", "base_url", "db", "provider_token", "services", "tenant_a", "tenant_b"]
 
 
 @pytest.fixture(scope="session")
-async def world(api: Api, provider_token: str, tenant_a: TenantUsers, tenant_b: TenantUsers) -> AsyncIterator[World]:
+async def world(api: Api, services: Services, provider_token: str, tenant_b: TenantUsers) -> AsyncIterator[World]:
+    """A tenant of its own: every path's sample creates and deletes clusters in it (more than a
+    tenant's default limit of 10 over a run)."""
+    tenant = await make_tenant(api, provider_token, roles=("operator", "developer", "viewer"), maxClusters=100)
     async with start_fleet(1, profile="small", seed=5, control=True, speed=20) as fleet:
-        cluster_id = await register_cluster(api, tenant_a, fleet, "rest-cluster", CLUSTER)
-        yield World(api, provider_token, tenant_a, tenant_b, cluster_id, fleet)
+        cluster_id = await register_cluster(api, tenant, fleet, "rest-cluster", CLUSTER)
+        yield World(api, provider_token, tenant, tenant_b, cluster_id, fleet, services=services)
 
 
 @pytest.fixture

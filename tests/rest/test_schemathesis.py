@@ -46,6 +46,13 @@ async def test_no_server_errors_and_every_answer_as_published(base_url: str, pee
         str(ST), "run", f"{base_url}/openapi.json",
         "--auth-wfc", str(peers),
         "--checks", "all",
+        # A schema cannot say that an old password must be the current one, that a cluster's
+        # version must be one Fleetgraph installs or that a token must be one it gave: GraphQL
+        # refuses such requests (400/422) and this check would call that a failure.
+        "--exclude-checks", "positive_data_acceptance",
+        # Signing out, changing the password or revoking a session ends the sign-in the rest of
+        # the run calls with (tests/rest/test_contract.py calls those paths).
+        "--exclude-path-regex", r"(/logout|/change-password|/sessions/\{[^}]+\})$",
         "--mode", "all",
         "--max-examples", str(EXAMPLES),
         "--seed", "20261204",
@@ -63,4 +70,4 @@ async def test_no_server_errors_and_every_answer_as_published(base_url: str, pee
     selected = re.search(r"Selected: (\d+)/(\d+)", text)
     tested = re.search(r"Tested: (\d+)", text)
     assert selected and tested, text[-3000:]
-    assert selected.group(1) == selected.group(2) == tested.group(1), text[-3000:]
+    assert int(selected.group(1)) == int(tested.group(1)) > 0.95 * int(selected.group(2)), text[-3000:]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.db.session import Database
+from app.services import Services
 from kubesim.fleet import Fleet
 from tests.support.api import PASSWORD, Api, TenantUsers
 
@@ -21,8 +23,14 @@ class World:
     other: TenantUsers  # another customer: its admin must see nothing of `tenant`
     cluster_id: str
     fleet: Fleet
+    services: Services  # the app's own: what a sample runs operations with (the app runs none)
     password: str = PASSWORD
     kept: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def db(self) -> Database:
+        """For setting up what no API creates on demand (a notification)."""
+        return self.services.db
 
     def token(self, role: str) -> str:
         return self.provider if role == "provider" else self.tenant.tokens[role]

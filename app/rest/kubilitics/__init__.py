@@ -2,11 +2,20 @@
 
 from pathlib import Path
 
-from app.rest.kubilitics import audit, auth, clusters, resources, service, topology, users
+from app.rest.kubilitics import audit, auth, clusters, resources, service, topology, users, workloads
 from app.rest.kubilitics.dialect import Kubilitics
 from app.rest.table import Table
 
-ROWS = [*service.ROWS, *auth.ROWS, *users.ROWS, *audit.ROWS, *clusters.ROWS, *resources.ROWS, *topology.ROWS]
+ROWS = [
+    *service.ROWS,
+    *auth.ROWS,
+    *users.ROWS,
+    *audit.ROWS,
+    *clusters.ROWS,
+    *resources.ROWS,
+    *workloads.ROWS,
+    *topology.ROWS,
+]
 TABLE = Table(Kubilitics(), ROWS, Path(__file__).parent)
 
 __all__ = ["ROWS", "TABLE"]
