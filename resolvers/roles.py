@@ -8,6 +8,7 @@ given when it is made or taken from its name. A code names one role among those 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,12 +20,25 @@ from app.context import RequestContext
 from app.db.models import Role, User
 from app.errors import BadUserInput, Conflict, FieldErrors, NotFound
 from app.ids import new_id
+from app.sorting import Sortable, SortKey
 from app.validation import one_of, text
 from resolvers.common import changed_fields, get_or_404
 
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,62}$")
 ROLE_CODE = ROLE_NAME
 SYSTEM_ROLE_PREFIX = "rol_"
+SORTABLE = Sortable(
+    {
+        "id": Role.id,
+        "name": Role.name,
+        "code": Role.code,
+        "description": Role.description,
+        "scope": Role.scope,
+        "createdAt": Role.created_at,
+        "updatedAt": Role.updated_at,
+    },
+    Role.id,
+)
 
 
 def system_role_id(name: str) -> str:
@@ -54,7 +68,9 @@ def system_roles(include_platform: bool) -> list[Role]:
     ]
 
 
-async def list_roles(ctx: RequestContext, scope: str | None) -> list[Role]:
+async def list_roles(ctx: RequestContext, scope: str | None, order: Sequence[SortKey] | None = None) -> list[Role]:
+    """The system roles, then the custom ones by name; or all of them in the order asked for
+    (they are sorted together, in memory: the system roles are not rows)."""
     principal = ctx.require_principal()
     query = select(Role).order_by(Role.name)
     if principal.tenant_id is not None:
@@ -62,7 +78,7 @@ async def list_roles(ctx: RequestContext, scope: str | None) -> list[Role]:
     async with ctx.db.session(ctx.scope) as session:
         custom = list((await session.execute(query)).scalars())
     roles = system_roles(principal.is_provider) + custom
-    return [r for r in roles if scope is None or r.scope == scope]
+    return SORTABLE.sort([r for r in roles if scope is None or r.scope == scope], order)
 
 
 def _validate(errors: FieldErrors, data: dict[str, Any], provider: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from app.db.types import utcnow
 from app.errors import Conflict, FieldErrors, NotFound
 from app.ids import new_id
 from app.paging import Page
+from app.sorting import Sortable, SortKey
 from app.validation import email, minimum, one_of, slug, slugify, text
 from resolvers.auth import SignedIn, revoke_sessions_where, start_session
 from resolvers.common import changed_fields, get_or_404, paged
@@ -25,6 +27,21 @@ STATUSES = ("active", "suspended", "deleted")
 # A tier or limit given as None is cleared (no tier, no limit); one not given keeps its value
 # (on create, the column's default). Any other field given as None is not given.
 CLEARABLE = ("subscription_tier", "max_users", "max_modules")
+SORTABLE = Sortable(
+    {
+        "id": Tenant.id,
+        "name": Tenant.name,
+        "slug": Tenant.slug,
+        "status": Tenant.status,
+        "subscriptionTier": Tenant.subscription_tier,
+        "maxUsers": Tenant.max_users,
+        "maxClusters": Tenant.max_clusters,
+        "maxModules": Tenant.max_modules,
+        "createdAt": Tenant.created_at,
+        "updatedAt": Tenant.updated_at,
+    },
+    Tenant.id,
+)
 
 
 @dataclass
@@ -46,11 +63,17 @@ def _tenant_fields(errors: FieldErrors, data: dict[str, Any]) -> None:
         errors.add("settings", "must be an object")
 
 
-async def list_tenants(ctx: RequestContext, page: Page, search: str | None, status: str | None) -> tuple[list, int]:
+async def list_tenants(
+    ctx: RequestContext,
+    page: Page,
+    search: str | None,
+    status: str | None,
+    order: Sequence[SortKey] | None = None,
+) -> tuple[list, int]:
     errors = FieldErrors()
     one_of(errors, "status", status, STATUSES)
     errors.raise_if_any()
-    query: Select[Any] = select(Tenant).order_by(Tenant.created_at, Tenant.id)
+    query: Select[Any] = SORTABLE.order(select(Tenant).order_by(Tenant.created_at, Tenant.id), order)
     query = query.where(Tenant.status == status) if status else query.where(Tenant.deleted_at.is_(None))
     if search:
         pattern = f"%{search.lower()}%"

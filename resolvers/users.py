@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from app.db.types import utcnow
 from app.errors import BadUserInput, Conflict, FieldErrors, NotFound
 from app.ids import new_id
 from app.paging import Page
+from app.sorting import Sortable, SortKey
 from app.validation import email, one_of, text
 from resolvers.auth import check_policy, revoke_sessions_where
 from resolvers.common import changed_fields, get_or_404, paged
@@ -36,6 +38,24 @@ from resolvers.sessions import announce_sign_out, revoke_api_tokens_of
 
 USER_STATUSES = ("active", "suspended")
 AUTH_PROVIDERS = ("local",)  # how a user signs in: with the password kept here
+SORTABLE = Sortable(
+    {
+        "id": User.id,
+        "tenantId": User.tenant_id,
+        "email": User.email,
+        "username": User.username,
+        "name": User.name,
+        "firstName": User.first_name,
+        "lastName": User.last_name,
+        "role": User.role,
+        "authProvider": User.auth_provider,
+        "status": User.status,
+        "lastLoginAt": User.last_login_at,
+        "createdAt": User.created_at,
+        "updatedAt": User.updated_at,
+    },
+    User.id,
+)
 
 
 @dataclass
@@ -72,9 +92,16 @@ async def assignable_role(session: AsyncSession, tenant_id: str, role: str, fiel
 
 
 async def list_users(
-    ctx: RequestContext, tenant_id: str, page: Page, search: str | None, role: str | None, status: str | None
+    ctx: RequestContext,
+    tenant_id: str,
+    page: Page,
+    search: str | None,
+    role: str | None,
+    status: str | None,
+    order: Sequence[SortKey] | None = None,
 ) -> tuple[list[User], int]:
-    query: Select[Any] = select(User).where(User.tenant_id == tenant_id).order_by(User.created_at, User.id)
+    own_order = select(User).where(User.tenant_id == tenant_id).order_by(User.created_at, User.id)
+    query: Select[Any] = SORTABLE.order(own_order, order)
     if search:
         pattern = f"%{search.lower()}%"
         query = query.where(or_(func.lower(User.email).like(pattern), func.lower(User.name).like(pattern)))

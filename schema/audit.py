@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,6 +11,9 @@ from app.db import models
 from resolvers import audit as resolve
 from schema.base import Connection, Node, connection, page_from
 from schema.permissions import READS
+from schema.sorting import SortInput, ordering, sort_keys
+
+ORDERING = ordering(resolve.SORTABLE, "newest first")
 
 
 @strawberry.type
@@ -94,9 +97,10 @@ class AuditQuery:
         after: str | None = None,
         page: int | None = None,
         page_size: int | None = None,
+        order_by: Annotated[list[SortInput] | None, ORDERING] = None,
     ) -> Connection[AuditEntry] | None:
         paging = page_from(first, after, page, page_size)
-        rows, total = await resolve.list_audit(info.context, _filter(filter), paging)
+        rows, total = await resolve.list_audit(info.context, _filter(filter), paging, sort_keys(order_by))
         return connection([AuditEntry.from_model(r) for r in rows], total, paging)
 
     @strawberry.field(permission_classes=READS["audit"], description="CSV, newest first")

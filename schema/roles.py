@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -10,6 +11,9 @@ from resolvers import roles as resolve
 from schema.base import Node
 from schema.common import Done
 from schema.permissions import READS, requires
+from schema.sorting import SortInput, ordering, sort_keys
+
+ORDERING = ordering(resolve.SORTABLE, "the system roles, then the others by name")
 
 
 @strawberry.type
@@ -60,8 +64,13 @@ class UpdateRoleInput:
 @strawberry.type
 class RoleQuery:
     @strawberry.field(permission_classes=READS["role"])
-    async def roles(self, info: Info, scope: str | None = None) -> list[Role] | None:
-        return [Role.from_model(r) for r in await resolve.list_roles(info.context, scope)]
+    async def roles(
+        self,
+        info: Info,
+        scope: str | None = None,
+        order_by: Annotated[list[SortInput] | None, ORDERING] = None,
+    ) -> list[Role] | None:
+        return [Role.from_model(r) for r in await resolve.list_roles(info.context, scope, sort_keys(order_by))]
 
 
 @strawberry.type

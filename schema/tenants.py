@@ -11,6 +11,9 @@ from app.db import models
 from resolvers import tenants as resolve
 from schema.base import Connection, Node, connection, page_from
 from schema.permissions import READS, requires
+from schema.sorting import SortInput, ordering, sort_keys
+
+ORDERING = ordering(resolve.SORTABLE, "oldest first")
 
 if TYPE_CHECKING:
     from schema.users import User
@@ -110,9 +113,10 @@ class TenantQuery:
         page_size: int | None = None,
         search: str | None = None,
         status: str | None = None,
+        order_by: Annotated[list[SortInput] | None, ORDERING] = None,
     ) -> Connection[Tenant] | None:
         paging = page_from(first, after, page, page_size)
-        rows, total = await resolve.list_tenants(info.context, paging, search, status)
+        rows, total = await resolve.list_tenants(info.context, paging, search, status, sort_keys(order_by))
         return connection([Tenant.from_model(r) for r in rows], total, paging)
 
     @strawberry.field(permission_classes=READS["tenant"])

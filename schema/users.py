@@ -15,6 +15,9 @@ from resolvers import users as resolve
 from schema.base import Connection, Node, connection, page_from
 from schema.common import Done
 from schema.permissions import READS, SignedIn, SignedInDuringPasswordChange, requires
+from schema.sorting import SortInput, ordering, sort_keys
+
+ORDERING = ordering(resolve.SORTABLE, "oldest first")
 
 if TYPE_CHECKING:
     from schema.tenants import Tenant
@@ -157,9 +160,11 @@ class UserQuery:
         search: str | None = None,
         role: str | None = None,
         status: str | None = None,
+        order_by: Annotated[list[SortInput] | None, ORDERING] = None,
     ) -> Connection[User] | None:
         paging = page_from(first, after, page, page_size)
-        rows, total = await resolve.list_users(info.context, str(tenant_id), paging, search, role, status)
+        order = sort_keys(order_by)
+        rows, total = await resolve.list_users(info.context, str(tenant_id), paging, search, role, status, order)
         return connection([User.from_model(r) for r in rows], total, paging)
 
     @strawberry.field(permission_classes=READS["user"])

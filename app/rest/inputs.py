@@ -6,6 +6,7 @@ models cannot say (does this cluster exist, may this caller see it) is GraphQL's
 from __future__ import annotations
 
 import json
+import types
 import typing
 from collections.abc import Sequence
 from typing import Any
@@ -43,7 +44,9 @@ def _is_list(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin in (list, tuple, set):
         return True
-    return any(_is_list(arg) for arg in typing.get_args(annotation)) if origin is typing.Union else False
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_is_list(arg) for arg in typing.get_args(annotation))
+    return False
 
 
 def _raw_query(model: type[BaseModel], params: QueryParams) -> dict[str, Any]:
