@@ -3,14 +3,17 @@
 import logging
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 
 from app.services import Services
+from app.web import create_app
 from kubesim.fleet import start_fleet
 from tests.api.conftest import api, base_url, db, provider_token, services, tenant_a, tenant_b
 from tests.rest.world import CLUSTER, World
 from tests.support.api import Api, TenantUsers, make_tenant
 from tests.support.clusters import register_cluster
+from tests.support.server import serving
 
 __all__ = ["api", "base_url", "db", "provider_token", "services", "tenant_a", "tenant_b"]
 
@@ -43,3 +46,12 @@ def executed() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+@pytest.fixture
+async def limited(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    """The same services behind an app with the documented rate limits on and QAssure answering
+    the bare /api/v1 (FLEETGRAPH_REST_V1_DIALECT=qassure)."""
+    settings = services.settings.model_copy(update={"rest_rate_limits": True, "rest_v1_dialect": "qassure"})
+    async with serving(create_app(settings, services), lifespan="off") as url, httpx.AsyncClient(base_url=url) as http:
+        yield http

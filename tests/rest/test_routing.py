@@ -15,10 +15,7 @@ from app.rest.provisioner.dialect import Provisioner
 from app.rest.qassure.dialect import QAssure
 from app.rest.routing import Mounted, placements
 from app.rest.rows import Row
-from app.services import Services
-from app.web import create_app
 from tests.rest.world import World
-from tests.support.server import serving
 
 
 def _mounted(dialect: Dialect, *paths: str) -> Mounted:
@@ -97,14 +94,6 @@ async def api_http(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@pytest.fixture
-async def limited(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    """The same services behind an app with the documented rate limits on, QAssure answering `/api/v1`."""
-    settings = services.settings.model_copy(update={"rest_rate_limits": True, "rest_v1_dialect": "qassure"})
-    async with serving(create_app(settings, services), lifespan="off") as url, httpx.AsyncClient(base_url=url) as http:
-        yield http
-
-
 async def test_every_rest_answer_has_rate_limit_and_trace_headers_and_429_in_dialect(
     limited: httpx.AsyncClient, provider_token: str
 ) -> None:
@@ -141,3 +130,16 @@ async def test_every_credential_works_on_rest(world: World) -> None:
         assert response.json()["data"]["openapi"] == "3.1.0"
     refused = await world.api.http.get(path, headers={"X-API-Key": token + "x"})
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_the_chosen_dialect_answers_the_bare_api_v1(limited: httpx.AsyncClient, world: World) -> None:
+    """The limited app is served with FLEETGRAPH_REST_V1_DIALECT=qassure."""
+    body = {"email": world.tenant.emails["viewer"], "password": world.password}
+    bare = await limited.post("/api/v1/auth/login", json=body)
+    assert bare.status_code == 200 and bare.json()["success"] is True and "access_token" in bare.json()["data"]
+    kubilitics = await limited.post(
+        "/compat/kubilitics/api/v1/auth/login", json={"username": body["email"], "password": body["password"]}
+    )
+    assert kubilitics.status_code == 200 and "success" not in kubilitics.json()
+    only_kubilitics = await limited.get("/capabilities", headers={"Authorization": f"Bearer {world.token('viewer')}"})
+    assert only_kubilitics.status_code == 200 and "topology_kinds" in only_kubilitics.json(), only_kubilitics.text
