@@ -57,10 +57,15 @@ def _fragments_of(node: object, fragments: dict[str, FragmentDefinitionNode]) ->
     return list(found.values())
 
 
-def split(text: str) -> dict[str, Operation]:
-    """Every named operation of a document, each with the fragments it needs."""
+def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
+def split(text: str, shared: dict[str, FragmentDefinitionNode] | None = None) -> dict[str, Operation]:
+    """Every named operation of a document, each with the fragments it needs (its own, or those
+    `shared` by the other documents of its folder)."""
     document = parse(text)
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    fragments = {**(shared or {}), **fragments_of(document)}
     operations: dict[str, Operation] = {}
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
@@ -76,13 +81,19 @@ def split(text: str) -> dict[str, Operation]:
 
 
 class Documents:
-    """The operations of one dialect's folder, by name (names are unique across its files)."""
+    """The operations of one dialect's folder, by file; a fragment of any file of the folder may
+    be spread in all of them (a fragment's name is unique in its folder)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.by_file: dict[str, dict[str, Operation]] = {}
-        for path in sorted(folder.glob("*.graphql")):
-            self.by_file[path.name] = split(path.read_text())
+        texts = {path.name: path.read_text() for path in sorted(folder.glob("*.graphql"))}
+        shared: dict[str, FragmentDefinitionNode] = {}
+        for name, text in texts.items():
+            for fragment, definition in fragments_of(parse(text)).items():
+                if fragment in shared:
+                    raise DocumentError(f"{folder.name}/{name}: fragment {fragment!r} is defined twice in the folder")
+                shared[fragment] = definition
+        self.by_file: dict[str, dict[str, Operation]] = {name: split(text, shared) for name, text in texts.items()}
 
     def operation(self, document: str, name: str) -> Operation:
         operations = self.by_file.get(document)
