@@ -261,9 +261,12 @@ async def test_cors_answers_an_allowed_origin_and_refuses_another_in_json(cors_a
     assert codes(refused.json()) == ["FORBIDDEN"]
     message = refused.json()["errors"][0]["message"]
     assert other in message and "FLEETGRAPH_CORS_ORIGINS" in message
-    method = await cors_api.http.options("/graphql", headers=preflight(SPA, "DELETE"))
+    # the REST paths take PUT, PATCH and DELETE too; a method nothing serves is refused
+    method = await cors_api.http.options("/graphql", headers=preflight(SPA, "TRACE"))
     assert method.status_code == 403 and codes(method.json()) == ["FORBIDDEN"]
-    assert "DELETE" in method.json()["errors"][0]["message"]
+    assert "TRACE" in method.json()["errors"][0]["message"]
+    rest = await cors_api.http.options("/api/tenants/ten_x/users/usr_x", headers=preflight(SPA, "DELETE"))
+    assert rest.status_code == 200 and "DELETE" in rest.headers["access-control-allow-methods"]
 
 
 # --- Websockets without a token -------------------------------------------------------------------
