@@ -48,6 +48,17 @@ class Executor:
         self.operations = operations
 
     async def answer(self, row: Row, request: Request) -> Response:
+        """The row's answer; a fault of the layer itself is the dialect's 500, logged with the
+        request ID, never a bare text page."""
+        try:
+            return await self._answer(row, request)
+        except Exception:
+            request_id = request.scope.get("request_id", "")
+            log.exception("REST %s %s failed (request %s)", row.method, row.path, request_id)
+            message = f"internal error; quote request ID {request_id} when reporting it"
+            return JSONResponse(self.dialect.error(500, "INTERNAL", message), status_code=500)
+
+    async def _answer(self, row: Row, request: Request) -> Response:
         try:
             call = await read_call(row, self.dialect, request)
         except Refused as refusal:

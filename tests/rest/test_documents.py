@@ -57,3 +57,35 @@ def test_a_get_row_may_only_read(tmp_path: Path) -> None:
     missing = Table(Cks(), [Row("POST", "/api/x", "writes.graphql", ("Gone",), "x", "x")], folder)
     with pytest.raises(DocumentError, match="no operation 'Gone'"):
         missing.operations(SCHEMA)
+
+
+def test_a_fault_of_the_layer_is_the_dialects_500_with_the_request_id(tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from app.middleware import RequestIdMiddleware
+    from app.rest.cks.dialect import Cks
+    from app.rest.routing import Mounted, build_routes
+    from app.services import Services
+
+    def broken(value: object, call: object) -> object:
+        raise KeyError("a shape that does not fit")
+
+    folder = _folder(tmp_path, service="query Service { serviceInfo { name } }")
+    row = Row(
+        "GET", "/api/broken", "service.graphql", ("Service",), "x", "x", pick="serviceInfo", shape=broken, public=True
+    )
+    settings = load_settings(secret_key="k" * 40, database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    table = Table(Cks(), [row], folder, compat=False)
+    from app.rest.executor import Executor
+
+    executor = Executor(SCHEMA, Services.from_settings(settings), table.dialect, table.operations(SCHEMA))
+    app = Starlette(routes=build_routes([Mounted(executor, [row], False)], "kubilitics", None))
+    app.add_middleware(RequestIdMiddleware)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/broken", headers={"X-Request-ID": "req-broken-1"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "success": False,
+        "error": {"code": "INTERNAL", "message": "internal error; quote request ID req-broken-1 when reporting it"},
+    }
