@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,6 +14,21 @@ from schema.permissions import READS
 from schema.sorting import SortInput, ordering, sort_keys
 
 ORDERING = ordering(resolve.SORTABLE, "newest first")
+
+if TYPE_CHECKING:
+    from schema.tenants import Tenant
+
+
+@strawberry.type(
+    description="Who made an entry: the ID and email it records, and the user's names. Whoever reads the "
+    "trail reads these; the rest of a user takes users:read"
+)
+class AuditActor:
+    id: strawberry.ID
+    email: str | None
+    name: str | None = strawberry.field(description="Null when the user is gone, or is not of the caller's tenant")
+    first_name: str | None
+    last_name: str | None
 
 
 @strawberry.type
@@ -35,6 +50,30 @@ class AuditEntry(Node):
     http_path: str | None = strawberry.field(description="The REST call's documented path")
     http_status: int | None = strawberry.field(description="The status the REST call answered")
     created_at: datetime
+
+    @strawberry.field(description="Who acted (null: no user, as for a sign-in with an unknown email)")
+    async def actor(self, info: Info) -> AuditActor | None:
+        if self.actor_id is None:
+            return None
+        user = await info.context.loaders.user.load(str(self.actor_id))
+        if user is None:
+            return AuditActor(id=self.actor_id, email=self.actor_email, name=None, first_name=None, last_name=None)
+        return AuditActor(
+            id=self.actor_id,
+            email=self.actor_email or user.email,
+            name=user.name,
+            first_name=user.first_name,
+            last_name=user.last_name,
+        )
+
+    @strawberry.field(description="The tenant the entry is about (null: the provider's own)")
+    async def tenant(self, info: Info) -> Annotated[Tenant, strawberry.lazy("schema.tenants")] | None:
+        from schema.tenants import Tenant
+
+        if self.tenant_id is None:
+            return None
+        tenant = await info.context.loaders.tenant.load(str(self.tenant_id))
+        return Tenant.from_model(tenant) if tenant else None
 
     @classmethod
     def from_model(cls, m: models.AuditLog) -> AuditEntry:

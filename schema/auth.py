@@ -18,6 +18,8 @@ class AuthUser:
     id: strawberry.ID
     email: str
     name: str
+    first_name: str | None
+    last_name: str | None
     role: str
     tenant_id: strawberry.ID | None
 
@@ -44,6 +46,8 @@ class AuthPayload:
                 id=strawberry.ID(u.id),
                 email=u.email,
                 name=u.name,
+                first_name=u.first_name,
+                last_name=u.last_name,
                 role=u.role,
                 tenant_id=strawberry.ID(u.tenant_id) if u.tenant_id else None,
             ),

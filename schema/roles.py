@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -20,8 +20,12 @@ ORDERING = ordering(resolve.SORTABLE, "the system roles, then the others by name
 class Role(Node):
     id: strawberry.ID
     tenant_id: strawberry.ID | None
-    name: str
-    code: str = strawberry.field(description="A stable machine name: a system role's is its name")
+    name: str = strawberry.field(description="What people call the role: any text, unique among the tenant's roles")
+    code: str = strawberry.field(
+        description="The machine name users hold the role by (a user's `role`, a per-cluster role): a system "
+        "role's is its name"
+    )
+    based_on: str | None = strawberry.field(description="The system role it was made from (null: none)")
     description: str
     scope: str
     permissions: list[str]
@@ -34,8 +38,9 @@ class Role(Node):
         return cls(
             id=strawberry.ID(m.id),
             tenant_id=strawberry.ID(m.tenant_id) if m.tenant_id else None,
-            name=m.name,
-            code=m.code or m.name,
+            name=m.display_name,
+            code=m.code,
+            based_on=m.based_on,
             description=m.description or "",
             scope=m.scope,
             permissions=list(m.permissions or []),
@@ -45,20 +50,37 @@ class Role(Node):
         )
 
 
-@strawberry.input
+@strawberry.input(description="A role; it never gains a permission its giver does not hold")
 class CreateRoleInput:
     name: str
-    permissions: list[str]
-    code: str | None = strawberry.field(default=None, description="Unique in the tenant; the name when not given")
+    code: str | None = strawberry.field(
+        default=None, description="Unique among the roles the tenant sees; made from the name when not given"
+    )
+    based_on: str | None = strawberry.field(
+        default=None, description="A system role to start from: the role gets its permissions unless given its own"
+    )
+    permissions: list[str] | None = strawberry.field(default=None, description="Omitted: the base's, or none")
     scope: str = "tenant"
     description: str | None = None
 
 
 @strawberry.input
 class UpdateRoleInput:
+    name: str | None = None
+    code: str | None = strawberry.field(default=None, description="Changes only while no one holds the role")
+    based_on: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Omitted: unchanged; null: none (the permissions stay); a new base gives the role its "
+        "permissions unless `permissions` is given",
+    )
     description: str | None = None
     scope: str | None = None
     permissions: list[str] | None = None
+
+
+def _given(input: UpdateRoleInput) -> dict[str, Any]:
+    """The input's fields, without those omitted: a base given as null takes the base away."""
+    return {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
 
 
 @strawberry.type
@@ -81,7 +103,7 @@ class RoleMutation:
 
     @strawberry.mutation(permission_classes=[requires("roles:write")])
     async def update_role(self, info: Info, id: strawberry.ID, input: UpdateRoleInput) -> Role:
-        return Role.from_model(await resolve.update_role(info.context, str(id), vars(input)))
+        return Role.from_model(await resolve.update_role(info.context, str(id), _given(input)))
 
     @strawberry.mutation(permission_classes=[requires("roles:write")])
     async def delete_role(self, info: Info, id: strawberry.ID) -> Done:

@@ -20,7 +20,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, synonym
 
 from app.db.types import UTCDateTime, utcnow
 
@@ -143,7 +143,12 @@ def _names_kept_in_step(_: Mapper[User], __: Connection, user: User) -> None:
 
 
 class Role(TenantOrShared, Base):
-    """A system role (tenant_id NULL, visible to all) or a tenant's custom role."""
+    """A tenant's custom role (or, with tenant_id NULL, one the provider made for its staff).
+    System roles are code (app/auth/rbac.py), never rows.
+
+    A role's `code` is its machine name: what a user's `role` (and a per-cluster role) holds,
+    unique among the roles any one tenant sees. Its `display_name` (the `name` column) is what
+    people call it, any text."""
 
     __tablename__ = "roles"
     __table_args__ = (
@@ -154,8 +159,9 @@ class Role(TenantOrShared, Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    code: Mapped[str] = mapped_column(String(100))  # a stable machine name, unique per tenant
+    display_name: Mapped[str] = mapped_column("name", String(100))
+    code: Mapped[str] = mapped_column(String(100))
+    based_on: Mapped[str | None] = mapped_column(String(100))  # the system role it was made from
     description: Mapped[str] = mapped_column(Text, default="")
     scope: Mapped[str] = mapped_column(String(20), default="tenant")
     permissions: Mapped[list[str]] = mapped_column(default=list)
@@ -163,12 +169,8 @@ class Role(TenantOrShared, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-
-@event.listens_for(Role, "before_insert")
-def _code_of_new_role(_: Mapper[Role], __: Connection, role: Role) -> None:
-    """A role made without a code takes its name (names are machine names already)."""
-    if not role.code:
-        role.code = role.name
+    # users hold a role by its code: `User.role == Role.name` compares codes
+    name: Mapped[str] = synonym("code")
 
 
 class ClusterRoleOverride(TenantOwned, Base):

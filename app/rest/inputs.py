@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError, create_model
 from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
 from app.rest.dialect import Dialect, Problem
@@ -68,7 +70,11 @@ async def _raw_body(row: Row, request: Request) -> Any:
     if media in FORMS:
         if not row.form:
             raise Refused(415, f"send the body as application/json, not {media}")
-        return dict(await request.form())
+        try:
+            return dict(await request.form())
+        except (HTTPException, MultiPartException) as exc:  # Starlette's answer to a form it cannot read
+            problem = Problem("body", f"is not a readable form: {getattr(exc, 'detail', exc)}", "form_invalid")
+            raise Refused(400, "Validation failed", [problem]) from None
     raw = await request.body()
     if not raw.strip():
         return {}

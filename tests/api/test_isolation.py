@@ -201,7 +201,7 @@ MATRIX: list[Case] = [
         'mutation($n:String!){ createRole(input:{name:$n, permissions:["users:read"]}){ id } }',
         lambda _, name: {"n": name},
         target=lambda x: x.new_role,
-        probe=lambda _, __: "Not A Valid Name",
+        probe=lambda _, __: "viewer",  # a system role's name
         probe_code="BAD_USER_INPUT",
     ),
     _by_id(
@@ -718,6 +718,10 @@ OPEN: dict[str, str] = {
     "User.roleId": "the ID of the role named by a user the field returning it authorised, through the "
     "tenant-scoped loader",
     "Operation.logs": "the log of an operation the field returning it authorised",
+    "AuditEntry.actor": "who made an entry the field returning it authorised: the ID and email the entry "
+    "records, and that user's names, through the tenant-scoped loader (no other field of the user)",
+    "AuditEntry.tenant": "the tenant of an entry the field returning it authorised, through the tenant-scoped "
+    "loader: one's own tenant, which every signed-in caller reads",
 }
 # Fields with a clusterId argument that no per-cluster check names, each with the reason.
 CLUSTER_ARGUMENTS_OPEN: dict[str, str] = {

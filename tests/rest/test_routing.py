@@ -143,3 +143,13 @@ async def test_the_chosen_dialect_answers_the_bare_api_v1(limited: httpx.AsyncCl
     assert kubilitics.status_code == 200 and "success" not in kubilitics.json()
     only_kubilitics = await limited.get("/capabilities", headers={"Authorization": f"Bearer {world.token('viewer')}"})
     assert only_kubilitics.status_code == 200 and "topology_kinds" in only_kubilitics.json(), only_kubilitics.text
+
+
+async def test_a_form_that_cannot_be_read_is_a_400_naming_the_body(api_http: httpx.AsyncClient) -> None:
+    response = await api_http.post(
+        "/compat/provisioner/api/v1/auth/login",
+        content=b"username=a&password=b",
+        headers={"Content-Type": "multipart/form-data"},  # no boundary
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body"]

@@ -15,7 +15,8 @@ Status = Literal["active", "suspended", "deleted"]
 
 
 class Message(BaseModel):
-    """What an act with nothing else to give back says (a delete, a sign-out)."""
+    """What an act with nothing else to give back says (a delete, a sign-out): the dialect
+    answers it as `{success, message}`."""
 
     message: str
 
@@ -71,7 +72,7 @@ class QAssureUser(BaseModel):
 class QAssureRole(BaseModel):
     id: str
     name: str
-    code: str
+    code: str = Field(description="the system role the role is, or is made from")
     description: str | None
     scope: Literal["platform", "tenant", "module"]
     created_at: str = Field(description="ISO 8601; empty for a system role, which was never made")

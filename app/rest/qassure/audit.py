@@ -7,8 +7,8 @@ GraphQL); bodies are not kept, so `request_body` and `response_body` are null. T
 ID is its `correlation_id`; whether the action succeeded, and who impersonated the actor, are in
 `metadata`. Entries are never changed: `updated_at` is when the entry was made.
 
-The trail records who acted by ID and email and which tenant by ID: `user` and `tenant` give
-those, with the names (which an entry does not record) empty."""
+`user` is who acted, by the ID and email the entry records, with their names; those read as
+empty where the user is gone (or is provider staff, whom a tenant's reader does not see)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, RootModel
 
+from app.rest.qassure.answers import text_or_empty
 from app.rest.qassure.lookups import of_kind
 from app.rest.qassure.ordering import Sorted, order_by
 from app.rest.rows import Call, Data, Listing, Row
@@ -85,8 +86,8 @@ def _listed(call: Call, _: Data) -> Data:
 
 
 def _entry(value: dict[str, Any], _: Call) -> dict[str, Any]:
-    entry = {k: v for k, v in value.items() if k not in ("actorEmail", "impersonatorId", "success")}
-    actor, tenant = value["user_id"], value["tenant_id"]
+    entry = {k: v for k, v in value.items() if k not in ("impersonatorId", "success")}
+    actor = value["user"]
     metadata: dict[str, Any] = {"success": value["success"]}
     if value["impersonatorId"]:
         metadata["impersonator_id"] = value["impersonatorId"]
@@ -100,8 +101,7 @@ def _entry(value: dict[str, Any], _: Call) -> dict[str, Any]:
         "correlation_id": value["correlation_id"] or None,
         "metadata": metadata,
         "updated_at": value["created_at"],
-        "user": {"id": actor, "email": value["actorEmail"] or "", "first_name": "", "last_name": ""} if actor else None,
-        "tenant": {"id": tenant, "name": ""} if tenant else None,
+        "user": text_or_empty(actor, ("email", "first_name", "last_name")) if actor else None,
     }
 
 

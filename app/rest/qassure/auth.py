@@ -1,8 +1,8 @@
 """QAssure: signing in and out (seed 003, "1. AUTHENTICATION APIs"). Tokens are Fleetgraph's own.
 
 `roles` holds the one role the user has, by its code: 003's codes are Fleetgraph's system role
-names, and a tenant's own role's code is its name. The sign-in answer names the user by ID and
-email only, so the user's `first_name` and `last_name` read as empty."""
+names, and a tenant's own role has a code of its own. A user without a first or last name (one
+made with a one-word name has no last name) reads as empty there."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.rest.qassure.answers import Message, message
+from app.rest.qassure.answers import Message, message, text_or_empty
 from app.rest.rows import Call, Row
 
 DOC = "auth.graphql"
 TAG = "QAssure: auth"
+NAMES = ("first_name", "last_name")
 
 
 class Login(BaseModel):
@@ -49,7 +50,7 @@ def _signed_in(value: dict[str, Any], _: Call) -> dict[str, Any]:
     user, expires_at = value["user"], value["expiresAt"]
     expires = datetime.fromisoformat(str(expires_at).replace("Z", "+00:00"))
     return {
-        "user": {"id": user["id"], "email": user["email"], "first_name": "", "last_name": ""},
+        "user": text_or_empty({k: user[k] for k in ("id", "email", "first_name", "last_name")}, NAMES),
         "tenant_id": user["tenantId"],
         "roles": [user["role"]],
         "access_token": value["access_token"],

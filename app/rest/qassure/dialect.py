@@ -1,6 +1,7 @@
 """QAssure (seed 003): `{success, data, pagination {page, limit, total, totalPages, hasMore}}`,
 validation errors `{success: false, error: "Validation failed", details}`, others
-`{success: false, error: {code, message}}`."""
+`{success: false, error: {code, message}}`. An act with nothing to give back (a delete, a
+sign-out) answers `{success, message}`: its `Message` stands beside `success`, not in `data`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from pydantic import Field
 
 from app.rest.dialect import Dialect, Paging, Problem, Window, object_schema, page_count
+from app.rest.qassure.answers import Message
 from app.rest.rows import Data, Row
 
 PROBLEM = object_schema({"path": {"type": "string"}, "message": {"type": "string"}, "code": {"type": "string"}})
@@ -26,12 +28,19 @@ class QAssurePaging(Paging):
         return (self.page - 1) * self.limit, self.limit
 
 
+def _says_only(row: Row) -> bool:
+    """Whether the row's answer is a `Message`, which 003 gives beside `success`."""
+    return row.response is not None and issubclass(row.response, Message)
+
+
 class QAssure(Dialect):
     name = "qassure"
     title = "QAssure"
     paging = QAssurePaging
 
     def success(self, row: Row, value: Any) -> Any:
+        if _says_only(row):
+            return {"success": True, **value}
         return {"success": True, "data": value}
 
     def listing(self, row: Row, window: Window) -> Any:
@@ -50,6 +59,9 @@ class QAssure(Dialect):
         return {"success": False, "error": "Validation failed", "details": details}
 
     def success_schema(self, row: Row, value: dict[str, Any]) -> dict[str, Any]:
+        if _says_only(row):
+            said = {"success": {"const": True}, **value.get("properties", {})}
+            return object_schema(said, ["success", *value.get("required", [])])
         return object_schema({"success": {"const": True}, "data": value})
 
     def listing_schema(self, row: Row, item: dict[str, Any]) -> dict[str, Any]:
