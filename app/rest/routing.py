@@ -72,14 +72,9 @@ class PathEndpoint:
     async def handle(self, request: Request) -> Response:
         dialect = self.executor.dialect
         row = self.rows.get(request.method)
-        headers: dict[str, str] = {}
-        if self.limiter is not None:
-            client = request.client.host if request.client else ""
-            verdict = await self.limiter.hit(dialect.name, request.method, request.url.path, client)
-            headers = verdict.headers()
-            if not verdict.allowed:
-                body = dialect.error(429, "RATE_LIMITED", verdict.message())
-                return JSONResponse(body, status_code=429, headers=headers)
+        headers, refusal = await counted(self.limiter, dialect, request)
+        if refusal is not None:
+            return refusal
         if row is None:
             allow = ", ".join(sorted(self.rows))
             body = dialect.error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not served here; use {allow}")
@@ -89,10 +84,29 @@ class PathEndpoint:
         return response
 
 
-def unknown_path(dialect: Dialect) -> Callable[[Request], Awaitable[Response]]:
+async def counted(
+    limiter: Limiter | None, dialect: Dialect, request: Request
+) -> tuple[dict[str, str], Response | None]:
+    """The rate-limit headers of a request, and the dialect's 429 when it is over its limit."""
+    if limiter is None:
+        return {}, None
+    client = request.client.host if request.client else ""
+    verdict = await limiter.hit(dialect.name, request.method, request.url.path, client)
+    headers = verdict.headers()
+    if verdict.allowed:
+        return headers, None
+    return headers, JSONResponse(
+        dialect.error(429, "RATE_LIMITED", verdict.message()), status_code=429, headers=headers
+    )
+
+
+def unknown_path(dialect: Dialect, limiter: Limiter | None) -> Callable[[Request], Awaitable[Response]]:
     async def not_found(request: Request) -> Response:
+        headers, refusal = await counted(limiter, dialect, request)
+        if refusal is not None:
+            return refusal
         body = dialect.error(404, "NOT_FOUND", f"no such path: {request.url.path}")
-        return JSONResponse(body, status_code=404)
+        return JSONResponse(body, status_code=404, headers=headers)
 
     return not_found
 
@@ -144,7 +158,7 @@ def build_routes(mounted: Sequence[Mounted], bare_v1: str, limiter: Limiter | No
     fallbacks: list[Route] = []
     for m in mounted:
         prefix = f"{COMPAT}/{m.dialect.name}" if m.compat else "/api"  # CKS: all of /api but /api/v1
-        fallbacks.append(Route(f"{prefix}/{{rest:path}}", unknown_path(m.dialect), methods=EVERY_METHOD))
+        fallbacks.append(Route(f"{prefix}/{{rest:path}}", unknown_path(m.dialect, limiter), methods=EVERY_METHOD))
         if m.dialect.name == bare_v1:
-            fallbacks.insert(0, Route(f"{V1}/{{rest:path}}", unknown_path(m.dialect), methods=EVERY_METHOD))
+            fallbacks.insert(0, Route(f"{V1}/{{rest:path}}", unknown_path(m.dialect, limiter), methods=EVERY_METHOD))
     return [*routes, *fallbacks]

@@ -108,6 +108,8 @@ async def test_every_rest_answer_has_rate_limit_and_trace_headers_and_429_in_dia
     assert statuses == [200] * remaining
     refused = await limited.get("/api/provider/tenants", headers=headers)
     assert refused.status_code == 429, (limit, refused.text)
+    unknown = await limited.get("/api/no/such/path", headers=headers)  # counted like any other path
+    assert unknown.status_code == 429 and unknown.headers["X-RateLimit-Remaining"] == "0"
     assert int(refused.headers["Retry-After"]) > 0 and refused.headers["X-RateLimit-Remaining"] == "0"
     assert refused.json() == {
         "success": False,
