@@ -11,6 +11,7 @@ import typing
 from collections.abc import Sequence
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ValidationError, create_model
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
@@ -21,6 +22,7 @@ from app.rest.dialect import Dialect, Problem
 from app.rest.rows import Call, Row
 
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+YAML = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 _models: dict[tuple[int, str], type[BaseModel] | None] = {}
 
 
@@ -65,6 +67,19 @@ def problems_of(error: ValidationError, where: str) -> list[Problem]:
     return [Problem(".".join([where, *(str(part) for part in e["loc"])]), e["msg"], e["type"]) for e in error.errors()]
 
 
+def _yaml(raw: bytes) -> Any:
+    """One YAML document, or several as a `List` of them (what `kubectl apply -f` reads)."""
+    try:
+        documents = [d for d in yaml.safe_load_all(raw.decode()) if d is not None]
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise Refused(
+            400, "the body is not valid YAML", [Problem("body", f"is not valid YAML: {exc}", "yaml_invalid")]
+        ) from None
+    if len(documents) == 1:
+        return documents[0]
+    return {"apiVersion": "v1", "kind": "List", "items": documents}
+
+
 async def _raw_body(row: Row, request: Request) -> Any:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media in FORMS:
@@ -78,6 +93,10 @@ async def _raw_body(row: Row, request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
         return {}
+    if media in YAML:
+        if not row.yaml:
+            raise Refused(415, f"send the body as application/json, not {media}")
+        return _yaml(raw)
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

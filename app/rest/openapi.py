@@ -122,6 +122,8 @@ def _operation(placed: Placement, schema: GraphQLSchema, components: _Components
         content = {"application/json": {"schema": body}}
         if row.form:
             content["application/x-www-form-urlencoded"] = {"schema": body}
+        if row.yaml:
+            content["application/yaml"] = {"schema": body}
         operation["requestBody"] = {"required": True, "content": content}
     return operation
 

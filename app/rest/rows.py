@@ -81,6 +81,7 @@ class Row:
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     form: bool = False  # the body may also come as application/x-www-form-urlencoded
+    yaml: bool = False  # the body may also come as YAML (several documents: a `List` of them)
     variables: Variables | None = None  # default: the call's fields
     pick: str = ""  # a dotted path into the data of all the operations
     epochs: tuple[str, ...] = ()  # dotted paths in the answer whose timestamps the document gives as epoch numbers

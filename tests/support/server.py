@@ -6,6 +6,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -18,7 +19,7 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(app: ASGIApp, lifespan: str = "on") -> AsyncIterator[str]:
+async def serving(app: ASGIApp, lifespan: Literal["auto", "on", "off"] = "on") -> AsyncIterator[str]:
     """`lifespan="off"` serves a second app over services another app already runs."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, ws="websockets")

@@ -233,6 +233,7 @@ ROWS = [
         "Apply YAML manifest",
         TAG,
         body=Manifest,
+        yaml=True,
         variables=_apply,
     ),
     Row(
