@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from . import discovery, errors, handlers, openapi, reviews, subresources
+from . import discovery, errors, handlers, openapi, prometheus, reviews, subresources
 from . import exec as pod_exec
 from .control import ControlState
 from .handlers import Target
@@ -131,6 +131,10 @@ def _simple(cluster: Cluster, request: Request, parts: list[str]) -> Response | 
     accept = request.headers.get("accept", "")
     if parts in (["healthz"], ["livez"], ["readyz"]):
         return PlainTextResponse("ok")
+    if parts == ["metrics"]:
+        if request.method not in ("GET", "HEAD"):
+            raise errors.method_not_allowed()
+        return prometheus.metrics_response(cluster.state, request)
     if parts == ["version"]:
         return json_response(discovery.version_info(cluster.version))
     if parts and parts[0] == "openapi":
