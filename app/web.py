@@ -20,6 +20,7 @@ from app.graphiql import STATIC, home
 from app.graphql_view import GraphQLView
 from app.legacy_ws import resource_updates
 from app.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
+from app.readiness import ready
 from app.rest import RestLayer
 from app.rest.docs_page import docs_html
 from app.rest.rate_limits import RestRateLimiter
@@ -87,6 +88,7 @@ def create_app(settings: Settings, services: Services | None = None, attach: Att
     routes: list[BaseRoute] = [
         Route("/", home),
         Route("/health", health),
+        Route("/ready", ready),
         Route("/metrics", metrics_endpoint(metrics, token)),
         Route("/graphql", graphql),  # every method: the view answers those it does not serve
         WebSocketRoute("/graphql", graphql),

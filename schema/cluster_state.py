@@ -34,6 +34,7 @@ from schema.kube_pages import (
     WorkloadConnection,
     page_of,
 )
+from schema.logs import LogLines, cluster_log_entries
 from schema.observability import ClusterMetrics, ClusterOverview
 from schema.permissions import requires_on_source_cluster
 
@@ -259,6 +260,24 @@ class ClusterState:
         since_seconds: int | None = None,
     ) -> str | None:
         return await observability.pod_logs(info.context, str(self.id), namespace, pod, container, tail, since_seconds)
+
+    @strawberry.field(
+        permission_classes=[READ_WORKLOADS],
+        description="Log entries merged by time, the newest `tail` of those of the last `sinceSeconds`: of one pod "
+        "(every container, or the one named), of a workload (`deployment/web`) or of every pod of a namespace or "
+        "of the cluster.",
+    )
+    async def log_entries(
+        self,
+        info: Info,
+        namespace: str | None = None,
+        pod: str | None = None,
+        container: str | None = None,
+        workload: str | None = None,
+        since_seconds: int | None = None,
+        tail: int | None = 100,
+    ) -> LogLines | None:
+        return await cluster_log_entries(str(self.id), info, namespace, pod, container, workload, since_seconds, tail)
 
     @strawberry.field(
         permission_classes=[READ_CLUSTER], description="Objects of a custom resource (its CRD's name, kind or plural)."

@@ -11,10 +11,14 @@ from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
 from app.k8s.reading import Notes, Reader, Unreadable
 from resolvers import workloads as shape
+from resolvers.logs import workload_entries
 from resolvers.node_pools import pool_of
+from schema.logs import LogLines
+from schema.permissions import requires_on_source_cluster
 from schema.scalars import parse_datetime
 
 Obj = dict[str, Any]
@@ -140,6 +144,16 @@ class Workload(KubeResource):
     ready_replicas: int
     status: str = strawberry.field(description="running, progressing, degraded, failed, completed, ...")
     images: list[str]
+
+    @strawberry.field(
+        permission_classes=[requires_on_source_cluster("workloads:read", "cluster_id")],
+        description="Its pods' log entries merged by time: the newest `tail` of those of the last `sinceSeconds`.",
+    )
+    async def logs(self, info: Info, since_seconds: int | None = None, tail: int | None = 100) -> LogLines:
+        lines = await workload_entries(
+            info.context, str(self.cluster_id), self.kind, self.namespace or "", self.name, since_seconds, tail
+        )
+        return LogLines.of(lines)
 
     @classmethod
     def of(cls, obj: Obj, cluster_id: str, notes: Notes | None = None, kind: str | None = None) -> Workload:

@@ -28,6 +28,7 @@ from schema.fleet import FleetQuery
 from schema.input_limits import InputLimits, input_size_rule
 from schema.lifecycle import LifecycleMutation
 from schema.limits import QueryCost, directive_limit
+from schema.logs import LogQuery, LogSubscription
 from schema.namespaces import NamespaceMutation
 from schema.nodes import NodeQuery
 from schema.notifications import NotificationMutation, NotificationQuery, NotificationSubscription
@@ -37,6 +38,7 @@ from schema.realtime import Subscription as ResourceSubscription
 from schema.roles import RoleMutation, RoleQuery
 from schema.scalars import DateTime
 from schema.service import ServiceQuery
+from schema.system_health import SystemHealthQuery
 from schema.templates import TemplateMutation, TemplateQuery
 from schema.tenants import TenantMutation, TenantQuery
 from schema.topology import TopologyMutation, TopologyQuery, TopologySubscription
@@ -61,6 +63,8 @@ Query = merge_types(
         NotificationQuery,
         TopologyQuery,
         ServiceQuery,
+        LogQuery,
+        SystemHealthQuery,
     ),
 )
 Mutation = merge_types(
@@ -81,7 +85,8 @@ Mutation = merge_types(
     ),
 )
 Subscription = merge_types(
-    "Subscription", (ResourceSubscription, OperationSubscription, NotificationSubscription, TopologySubscription)
+    "Subscription",
+    (ResourceSubscription, OperationSubscription, NotificationSubscription, TopologySubscription, LogSubscription),
 )
 
 CONFIG = StrawberryConfig(scalar_map={datetime: DateTime})

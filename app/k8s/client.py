@@ -26,6 +26,7 @@ import json
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -217,14 +218,38 @@ class ClusterClient:
         return await self.patch(kind, namespace, name, body, patch_type, subresource=subresource, identity=identity)
 
     async def logs(self, namespace: str, pod: str, container: str | None = None, tail_lines: int | None = None,
-                   since_seconds: int | None = None, *, identity: IdentityArg = FROM_CONTEXT) -> str:
-        rk = BUILTIN_KINDS["Pod"]
-        path = ObjectPath(rk, namespace, pod, "log", name_field="pod")
-        if container is not None:
-            check("container", container, LABEL)
-        query = _query(container=container, tailLines=tail_lines, sinceSeconds=since_seconds)
-        reply = await self._call("GET", "logs", rk, path, query=query, identity=identity)
+                   since_seconds: int | None = None, *, since_time: datetime | None = None, timestamps: bool = False,
+                   limit_bytes: int | None = None, identity: IdentityArg = FROM_CONTEXT) -> str:
+        """A container's log as text; with ``timestamps`` each line starts with the kubelet's RFC 3339 time."""
+        path = _log_path(namespace, pod, container)
+        query = _log_query(container, tail_lines, since_seconds, since_time, timestamps)
+        query += _query(limitBytes=limit_bytes)
+        reply = await self._call("GET", "logs", BUILTIN_KINDS["Pod"], path, query=query, identity=identity)
         return reply.body.decode(errors="replace")
+
+    @contextlib.asynccontextmanager
+    async def follow_logs(self, namespace: str, pod: str, container: str | None = None, *,
+                          tail_lines: int | None = None, since_seconds: int | None = None, timestamps: bool = True,
+                          identity: IdentityArg = FROM_CONTEXT) -> AsyncIterator[AsyncIterator[str]]:
+        """``kubectl logs -f``: entering returns once the kubelet accepted; the lines then come as
+        they are written, until the container stops or the pod goes (the server ends the stream).
+        A quiet log is not a failure: the stream has no read deadline, only the connect one."""
+        path = _log_path(namespace, pod, container)
+        query = _log_query(container, tail_lines, since_seconds, None, timestamps) + [("follow", "true")]
+        async with self._transport.stream(path, kind="Pod", verb="logs", query=query, read_timeout=None,
+                                          identity=resolve_identity(identity)) as response:
+            lines = self._log_lines(pod, response)
+            try:
+                yield lines
+            finally:
+                await lines.aclose()
+
+    async def _log_lines(self, pod: str, response: aiohttp.ClientResponse) -> AsyncGenerator[str, None]:
+        try:
+            async for line in response.content:
+                yield line.decode(errors="replace").rstrip("\r\n")
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnavailable(f"cluster {self.name}: the log of pod {pod} broke off: {exc}") from None
 
     async def version(self) -> dict[str, Any]:
         reply = await self._transport.request("GET", VERSION, verb="get", kind="Version")
@@ -288,6 +313,19 @@ class ClusterClient:
         if etype == "ERROR":
             raise status_error(self.name, int(obj.get("code") or 500), obj)
         return WatchEvent(etype, obj)
+
+
+def _log_path(namespace: str, pod: str, container: str | None) -> ObjectPath:
+    if container is not None:
+        check("container", container, LABEL)
+    return ObjectPath(BUILTIN_KINDS["Pod"], namespace, pod, "log", name_field="pod")
+
+
+def _log_query(container: str | None, tail_lines: int | None, since_seconds: int | None,
+               since_time: datetime | None, timestamps: bool) -> list[tuple[str, str]]:
+    since = since_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if since_time is not None else None
+    return _query(container=container, tailLines=tail_lines, sinceSeconds=since_seconds, sinceTime=since,
+                  timestamps="true" if timestamps else None)
 
 
 def _query(**params: Any) -> list[tuple[str, str]]:

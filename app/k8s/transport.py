@@ -254,15 +254,16 @@ class Transport:
         return Reply(response.status, response.headers, data)
 
     @contextlib.asynccontextmanager
-    async def stream(self, path: ApiPath, *, kind: str, query: list[tuple[str, str]], read_timeout: float,
-                     identity: Identity | None = None) -> AsyncIterator[aiohttp.ClientResponse]:
-        """An open streaming GET (a watch); a non-200 answer raises its mapped error."""
+    async def stream(self, path: ApiPath, *, kind: str, query: list[tuple[str, str]], read_timeout: float | None,
+                     identity: Identity | None = None, verb: str = "watch") -> AsyncIterator[aiohttp.ClientResponse]:
+        """An open streaming GET (a watch, a followed log); a non-200 answer raises its mapped error.
+        ``read_timeout`` bounds the silence between two reads (None: a stream may stay quiet)."""
         try:
             async with asyncio.timeout(self.options.timeout):
                 await self._watch_bucket.acquire()
             headers = await self._headers(identity, None)
             async with await self._breaker():
-                self.calls[("watch", kind)] += 1
+                self.calls[(verb, kind)] += 1
                 async with asyncio.timeout(self.options.timeout):  # for the answer; the stream may then last
                     response, refused = await self._open(path, query, headers, read_timeout)
         except OpenedState:
@@ -285,7 +286,7 @@ class Transport:
             response.close()
 
     async def _open(self, path: ApiPath, query: list[tuple[str, str]], headers: CIMultiDict[str],
-                    read_timeout: float) -> tuple[aiohttp.ClientResponse, AppError | None]:
+                    read_timeout: float | None) -> tuple[aiohttp.ClientResponse, AppError | None]:
         """The open response, or the error a 4xx answer maps to (returned: it is no breaker failure)."""
         timeout = aiohttp.ClientTimeout(total=None, connect=self.options.timeout,
                                         sock_connect=self.options.timeout, sock_read=read_timeout)

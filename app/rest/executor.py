@@ -4,12 +4,15 @@ result (or the first error) turned into the dialect's documented answer."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from strawberry.schema import Schema
 from strawberry.types.graphql import OperationType
 
@@ -26,6 +29,7 @@ from app.telemetry.access import access_facts
 
 log = logging.getLogger("fleetgraph.rest")
 ALLOWED = {OperationType.QUERY, OperationType.MUTATION}
+FIRST_EVENT_WAIT = 1.0  # seconds a stream waits for its first event (or error) before sending its status
 
 
 class Failure(Exception):
@@ -40,12 +44,18 @@ class Executor:
     """One dialect's rows, bound to the schema and services they run with."""
 
     def __init__(
-        self, schema: Schema, services: Services, dialect: Dialect, operations: Mapping[Row, Sequence[Operation]]
+        self,
+        schema: Schema,
+        services: Services,
+        dialect: Dialect,
+        operations: Mapping[Row, Sequence[Operation]],
+        streams: Mapping[Row, Operation] | None = None,
     ) -> None:
         self.schema = schema
         self.services = services
         self.dialect = dialect
         self.operations = operations
+        self.streams = streams or {}
 
     async def answer(self, row: Row, request: Request) -> Response:
         """The row's answer; a fault of the layer itself is the dialect's 500, logged with the
@@ -68,6 +78,8 @@ class Executor:
             return self.refusal(row, self.dialect.validation_status, missing, "Validation failed")
         ctx = await build_context(self.services, request, None)
         ctx.http = HttpFacts(request.method, request.url.path, row.status, _statuses(self.dialect, row))
+        if row.stream is not None and row.stream.serves(call):
+            return await self.stream(row, call, ctx)
         try:
             data = await self.run(row, call, ctx)
         except Failure as failure:
@@ -94,17 +106,48 @@ class Executor:
                 allowed_operation_types=ALLOWED,
             )
             if result.errors:
-                first = result.errors[0]
-                extensions = first.extensions or {}
-                code = str(extensions.get("code") or "BAD_USER_INPUT")
-                details = [
-                    Problem(str(d.get("field", "")), str(d.get("message", "")), "invalid")
-                    for d in extensions.get("details") or []
-                    if isinstance(d, Mapping)
-                ]
-                raise Failure(code, first.message, details)
+                raise _failure_of(result.errors)
             data.update(result.data or {})
         return data
+
+    async def stream(self, row: Row, call: Call, ctx: RequestContext) -> Response:
+        """The row's subscription as a streamed body. An error the subscription starts with (a refused
+        permission, a missing object) is answered as the dialect answers errors; once the first event
+        has come, or `FIRST_EVENT_WAIT` has passed without one, the status is sent and the events follow."""
+        assert row.stream is not None
+        operation, chunk = self.streams[row], row.stream.chunk
+        try:
+            variables = row.variables_for(call, {})
+        except UnknownId as unknown:
+            return self.failure(row, Failure("NOT_FOUND", str(unknown)))
+        access_facts(ctx.request.scope).operation = operation.name
+        events = await self.schema.subscribe(
+            operation.text, variable_values=variables, context_value=ctx, operation_name=operation.name
+        )
+        if not isinstance(events, AsyncGenerator):
+            return self.failure(row, _failure_of(events.errors))
+        first = asyncio.ensure_future(anext(events, None))
+        await asyncio.wait({first}, timeout=FIRST_EVENT_WAIT)
+        if first.done() and first.exception() is None and (result := first.result()) and result.errors:
+            await events.aclose()
+            return self.failure(row, _failure_of(result.errors))
+
+        async def body() -> AsyncIterator[str]:
+            try:
+                result = await first
+                while result is not None:
+                    if result.errors:
+                        log.info("REST stream %s ended: %s", row.path, result.errors[0].message)
+                        return
+                    yield chunk(result.data or {})
+                    result = await anext(events, None)
+            finally:
+                first.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await first
+                await events.aclose()
+
+        return StreamingResponse(body(), status_code=row.status, media_type=row.stream.media_type)
 
     def success(self, row: Row, call: Call, data: Data) -> Response:
         file = row.attachment if row.attachment is not None and row.attachment.serves(call) else None
@@ -153,6 +196,21 @@ class Executor:
             return JSONResponse(self.dialect.invalid(problems), status_code=self.dialect.validation_status)
         body = self.dialect.error(status, "BAD_USER_INPUT" if status < 500 else "INTERNAL", message)
         return JSONResponse(body, status_code=status)
+
+
+def _failure_of(errors: Sequence[GraphQLError] | None) -> Failure:
+    """The first GraphQL error as the dialect will answer it."""
+    if not errors:
+        return Failure("INTERNAL", "the operation failed without an error")
+    first = errors[0]
+    extensions = first.extensions or {}
+    code = str(extensions.get("code") or "BAD_USER_INPUT")
+    details = [
+        Problem(str(d.get("field", "")), str(d.get("message", "")), "invalid")
+        for d in extensions.get("details") or []
+        if isinstance(d, Mapping)
+    ]
+    return Failure(code, first.message, details)
 
 
 def _missing_headers(dialect: Dialect, row: Row, call: Call) -> list[Problem]:

@@ -70,6 +70,22 @@ class Attachment:
         return self.when is None or self.when(call)
 
 
+@dataclass(frozen=True)
+class Stream:
+    """An answer that streams while a subscription runs, for the calls `when` picks (the others run
+    the row's `operations`): `operation` names a subscription of the row's document, run with the
+    call's variables; each event's data becomes `chunk(data)` of the body. The body ends when the
+    subscription ends or the client goes; an error before the first event is answered as usual."""
+
+    operation: str
+    media_type: str
+    chunk: Callable[[Data], str]
+    when: Callable[[Call], bool]
+
+    def serves(self, call: Call) -> bool:
+        return self.when(call)
+
+
 @dataclass(frozen=True, eq=False)  # rows are told apart by identity
 class Row:
     method: str
@@ -88,6 +104,7 @@ class Row:
     shape: Shape | None = None
     listing: Listing | None = None
     attachment: Attachment | None = None
+    stream: Stream | None = None
     status: int = 200
     statuses: Mapping[str, int] = field(default_factory=dict)  # an error code's status, where it differs
     public: bool = False  # answered without a credential (sign-in, refresh, health)

@@ -43,6 +43,18 @@ class Table:
             resolved[row] = operations
         return resolved
 
+    def streams(self, schema: Schema) -> dict[Row, Operation]:
+        """The subscription each streaming row runs for the calls that ask for the stream."""
+        documents = Documents(self.folder)
+        found: dict[Row, Operation] = {}
+        for row in self.rows:
+            if row.stream is not None:
+                operation = documents.operation(row.document, row.stream.operation)
+                if operation.kind is not OperationType.SUBSCRIPTION:
+                    raise DocumentError(f"{self.dialect.name}: {row.method} {row.path} streams from a subscription")
+                found[row] = operation
+        return found
+
 
 def tables() -> list[Table]:
     from app.rest import cks, kubilitics, provisioner, qassure
@@ -56,7 +68,8 @@ class RestLayer:
     def __init__(self, schema: Schema, services: Services, bare_v1: str, limiter: Limiter | None) -> None:
         self.schema, self.limiter, self.bare_v1 = schema, limiter, bare_v1
         self.mounted = [
-            Mounted(Executor(schema, services, t.dialect, t.operations(schema)), t.rows, t.compat) for t in tables()
+            Mounted(Executor(schema, services, t.dialect, t.operations(schema), t.streams(schema)), t.rows, t.compat)
+            for t in tables()
         ]
         self._openapi: dict[str, Any] | None = None
 

@@ -39,6 +39,7 @@ from strawberry.permission import BasePermission
 from app.db.models import TopologySnapshot
 from app.db.session import Database
 from app.ids import new_id
+from app.log_lines import EntryKey, entry_id
 from app.services import Services
 from kubesim.fleet import Fleet, start_fleet
 from schema import nodes as node_schema
@@ -373,6 +374,30 @@ MATRIX: list[Case] = [
     _by_id("node", NODE, lambda x: x.operation, "operation", weak=None, label="node:Operation"),
     _by_id("retryOperation", "mutation($i:ID!){ retryOperation(id:$i){ id } }", lambda x: x.operation, "operation"),
     _by_id("cancelOperation", "mutation($i:ID!){ cancelOperation(id:$i){ id } }", lambda x: x.operation, "operation"),
+    # logs: reading a pod's log takes workloads:read on its cluster, which every tenant role holds
+    _listing("logSearch", "query($t:ID!){ logSearch(tenantId:$t){ totalCount errors { code } } }", weak=None),
+    Case(
+        "logSearch",
+        "query($t:ID!,$i:ID!){ logSearch(tenantId:$t, clusterId:$i){ totalCount } }",
+        lambda t, i: {"t": t, "i": i},
+        target=lambda x: x.cluster,
+        kind="cluster",
+        tenant_arg=True,
+        weak=None,
+        allowed="viewer",
+        label="logSearch:cluster",
+    ),
+    _by_id(
+        "logEntry",
+        "query($i:ID!){ logEntry(id:$i){ id message } }",
+        lambda x: entry_id(EntryKey(x.cluster, "shop", "web", "nginx", "2025-01-31T12:00:00.000000000Z", "0" * 16)),
+        "cluster",
+        weak=None,
+    ),
+    # system health: every tenant role (clusters:read) sees its tenant's; the provider any tenant's
+    _listing(
+        "systemHealth", "query($t:ID!){ systemHealth(tenantId:$t){ status details { bus { status } } } }", weak=None
+    ),
     # cluster templates: everyone reads them; operators write them
     _listing("clusterTemplates", "query($t:ID!){ clusterTemplates(tenantId:$t){ id } }", weak=None),
     _by_id(

@@ -6,6 +6,8 @@ from app.rest.cks import (
     audit,
     auth,
     clusters,
+    logs,
+    monitoring,
     namespaces,
     notifications,
     operations,
@@ -32,6 +34,8 @@ ROWS = [
     *workloads.ROWS,
     *operations.ROWS,
     *reference.ROWS,
+    *logs.ROWS,
+    *monitoring.ROWS,
 ]
 TABLE = Table(Cks(), ROWS, Path(__file__).parent, compat=False)
 

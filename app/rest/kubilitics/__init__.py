@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from app.rest.kubilitics import audit, auth, clusters, resources, service, topology, users, workloads
+from app.rest.kubilitics import audit, auth, clusters, logs, resources, service, topology, users, workloads
 from app.rest.kubilitics.dialect import Kubilitics
 from app.rest.table import Table
 
@@ -15,6 +15,7 @@ ROWS = [
     *resources.ROWS,
     *workloads.ROWS,
     *topology.ROWS,
+    *logs.ROWS,
 ]
 TABLE = Table(Kubilitics(), ROWS, Path(__file__).parent)
 
