@@ -10,6 +10,7 @@ from app.rest.cks import (
     monitoring,
     namespaces,
     notifications,
+    observability,
     operations,
     profile,
     rbac,
@@ -36,6 +37,7 @@ ROWS = [
     *reference.ROWS,
     *logs.ROWS,
     *monitoring.ROWS,
+    *observability.ROWS,
 ]
 TABLE = Table(Cks(), ROWS, Path(__file__).parent, compat=False)
 

@@ -2,7 +2,18 @@
 
 from pathlib import Path
 
-from app.rest.kubilitics import audit, auth, clusters, logs, resources, service, topology, users, workloads
+from app.rest.kubilitics import (
+    audit,
+    auth,
+    clusters,
+    logs,
+    observability,
+    resources,
+    service,
+    topology,
+    users,
+    workloads,
+)
 from app.rest.kubilitics.dialect import Kubilitics
 from app.rest.table import Table
 
@@ -16,6 +27,7 @@ ROWS = [
     *workloads.ROWS,
     *topology.ROWS,
     *logs.ROWS,
+    *observability.ROWS,
 ]
 TABLE = Table(Kubilitics(), ROWS, Path(__file__).parent)
 
