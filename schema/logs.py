@@ -127,7 +127,7 @@ class LogQuery:
         after: str | None = None,
         page: int | None = None,
         page_size: int | None = None,
-    ) -> LogSearchConnection:
+    ) -> LogSearchConnection | None:
         paging = page_from(first, after, page, page_size)
         cid = str(cluster_id) if cluster_id else None
         found = await resolve.search(
@@ -151,7 +151,7 @@ class LogQuery:
         permission_classes=[SignedIn, requires_on_cluster(READ, "id", via=resolve.entry_cluster)],
         description="One log entry again, read from its container's log (NOT_FOUND once the log no longer has it).",
     )
-    async def log_entry(self, info: Info, id: strawberry.ID) -> LogEntry:
+    async def log_entry(self, info: Info, id: strawberry.ID) -> LogEntry | None:
         return LogEntry.of(await resolve.entry(info.context, str(id)))
 
 

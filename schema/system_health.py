@@ -133,5 +133,5 @@ class SystemHealthQuery:
         description="The system's health for a tenant: database, bus, operation runners, each of its clusters' "
         "connection and circuit, and rule evaluation, each checked now",
     )
-    async def system_health(self, info: Info, tenant_id: strawberry.ID) -> SystemHealth:
+    async def system_health(self, info: Info, tenant_id: strawberry.ID) -> SystemHealth | None:
         return SystemHealth.of(await resolve.system_health(info.context, str(tenant_id)))
