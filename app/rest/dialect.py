@@ -6,6 +6,7 @@ for the JSON Schemas of those bodies, so what is published and what is served ca
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -46,13 +47,15 @@ class Problem:
 class Paging(BaseModel):
     """The query parameters a dialect pages with, and what they mean to GraphQL."""
 
+    @abstractmethod
     def variables(self) -> Data:
         """Variables for a connection field (`page/pageSize` or `first/after`)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def window(self) -> tuple[int, int]:
         """Offset and size, for a list the schema answers whole."""
-        raise NotImplementedError
+        ...
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class Window:
     next_cursor: str | None
 
 
-class Dialect:
+class Dialect(ABC):
     name: ClassVar[str]
     title: ClassVar[str]
     paging: ClassVar[type[Paging]]
@@ -83,28 +86,28 @@ class Dialect:
         return {}
 
     # bodies
-    def success(self, row: Row, value: Any) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def success(self, row: Row, value: Any) -> Any: ...
 
-    def listing(self, row: Row, window: Window) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def listing(self, row: Row, window: Window) -> Any: ...
 
-    def error(self, status: int, code: str, message: str, details: Sequence[Problem] = ()) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def error(self, status: int, code: str, message: str, details: Sequence[Problem] = ()) -> Any: ...
 
     def invalid(self, problems: Sequence[Problem]) -> Any:
         """The body of a request whose input was refused field by field."""
         return self.error(self.validation_status, "BAD_USER_INPUT", "Validation failed", problems)
 
     # their JSON Schemas, for the OpenAPI document
-    def success_schema(self, row: Row, value: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def success_schema(self, row: Row, value: dict[str, Any]) -> dict[str, Any]: ...
 
-    def listing_schema(self, row: Row, item: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def listing_schema(self, row: Row, item: dict[str, Any]) -> dict[str, Any]: ...
 
-    def error_schema(self) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def error_schema(self) -> dict[str, Any]: ...
 
     def invalid_schema(self) -> dict[str, Any]:
         return self.error_schema()

@@ -28,9 +28,14 @@ class Table:
     folder: Path  # where the rows' `.graphql` documents are
     compat: bool = True  # also served under /compat/<dialect>
 
-    def operations(self, schema: Schema) -> dict[Row, list[Operation]]:
+    def documents(self, schema: Schema) -> Documents:
+        """The folder's documents, each operation checked against the schema."""
         documents = Documents(self.folder)
         documents.check(schema._schema)
+        return documents
+
+    def operations(self, schema: Schema, documents: Documents | None = None) -> dict[Row, list[Operation]]:
+        documents = documents or self.documents(schema)
         seen: set[tuple[str, str]] = set()
         resolved: dict[Row, list[Operation]] = {}
         for row in self.rows:
@@ -43,9 +48,9 @@ class Table:
             resolved[row] = operations
         return resolved
 
-    def streams(self, schema: Schema) -> dict[Row, Operation]:
+    def streams(self, schema: Schema, documents: Documents | None = None) -> dict[Row, Operation]:
         """The subscription each streaming row runs for the calls that ask for the stream."""
-        documents = Documents(self.folder)
+        documents = documents or self.documents(schema)
         found: dict[Row, Operation] = {}
         for row in self.rows:
             if row.stream is not None:
@@ -67,11 +72,15 @@ class RestLayer:
 
     def __init__(self, schema: Schema, services: Services, bare_v1: str, limiter: Limiter | None) -> None:
         self.schema, self.limiter, self.bare_v1 = schema, limiter, bare_v1
-        self.mounted = [
-            Mounted(Executor(schema, services, t.dialect, t.operations(schema), t.streams(schema)), t.rows, t.compat)
-            for t in tables()
-        ]
+        self.mounted = [self._mount(t, schema, services) for t in tables()]
         self._openapi: dict[str, Any] | None = None
+
+    @staticmethod
+    def _mount(table: Table, schema: Schema, services: Services) -> Mounted:
+        """A table's rows with their operations, its folder read and checked once."""
+        documents = table.documents(schema)
+        operations, streams = table.operations(schema, documents), table.streams(schema, documents)
+        return Mounted(Executor(schema, services, table.dialect, operations, streams), table.rows, table.compat)
 
     def routes(self) -> list[BaseRoute]:
         return build_routes(self.mounted, self.bare_v1, self.limiter)

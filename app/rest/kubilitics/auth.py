@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.rest.kubilitics.answers import Message, message
+from app.rest.answers import Message, message
 from app.rest.kubilitics.roles import kubilitics_role
 from app.rest.rows import Call, Row
 from app.rest.values import epoch

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from app.rest.kubilitics.answers import Message
+from app.rest.answers import Message
 from app.rest.rows import Call, Data, Listing, Row, Variables
 
 DOC = "resources.graphql"

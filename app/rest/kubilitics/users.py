@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from app.paging import encode_cursor
-from app.rest.kubilitics.answers import Message, message
+from app.rest.answers import Message, message
 from app.rest.kubilitics.roles import fleetgraph_role, kubilitics_role
 from app.rest.rows import Call, Data, Row, Variables
 from app.rest.values import UnknownId

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.rest.kubilitics.answers import Message
+from app.rest.answers import Message
 from app.rest.kubilitics.resources import KubeItem
 from app.rest.rows import Call, Data, Row
 

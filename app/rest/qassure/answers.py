@@ -14,20 +14,6 @@ from app.rest.rows import Call, Shape, pick
 Status = Literal["active", "suspended", "deleted"]
 
 
-class Message(BaseModel):
-    """What an act with nothing else to give back says (a delete, a sign-out): the dialect
-    answers it as `{success, message}`."""
-
-    message: str
-
-
-def message(text: str) -> Shape:
-    def shape(_value: Any, _call: Call) -> dict[str, str]:
-        return {"message": text}
-
-    return shape
-
-
 def latest(*places: str) -> Shape:
     """The object at the first of `places` (dotted paths into the data) the operations answered:
     the last step a row took, when its later steps run only when asked for."""

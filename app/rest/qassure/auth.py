@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.rest.qassure.answers import Message, message, text_or_empty
+from app.rest.answers import Message, message
+from app.rest.qassure.answers import text_or_empty
 from app.rest.rows import Call, Row
 
 DOC = "auth.graphql"

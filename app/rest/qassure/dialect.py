@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import Field
 
+from app.rest.answers import Message
 from app.rest.dialect import Dialect, Paging, Problem, Window, object_schema, page_count
-from app.rest.qassure.answers import Message
 from app.rest.rows import Data, Row
 
 PROBLEM = object_schema({"path": {"type": "string"}, "message": {"type": "string"}, "code": {"type": "string"}})

@@ -18,7 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from app.rest.qassure.answers import Message, QAssureRole, message, text_or_empty
+from app.rest.answers import Message, message
+from app.rest.qassure.answers import QAssureRole, text_or_empty
 from app.rest.qassure.lookups import of_kind
 from app.rest.qassure.ordering import Sorted, order_by
 from app.rest.rows import Call, Data, Listing, Row

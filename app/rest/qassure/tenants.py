@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.rest.qassure.answers import Message, QAssureTenant, Status, latest, message
+from app.rest.answers import Message, message
+from app.rest.qassure.answers import QAssureTenant, Status, latest
 from app.rest.qassure.ordering import Sorted, order_by
 from app.rest.qassure.statuses import steps
 from app.rest.rows import Call, Data, Listing, Row

@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
-from app.rest.qassure.answers import Message, QAssureUser, Status, latest, message, text_or_empty
+from app.rest.answers import Message, message
+from app.rest.qassure.answers import QAssureUser, Status, latest, text_or_empty
 from app.rest.qassure.ordering import Sorted, order_by
 from app.rest.qassure.statuses import steps
 from app.rest.rows import Call, Data, Listing, Row, Variables

@@ -1,4 +1,5 @@
-"""Answers several Kubilitics domains share: `{"message": "..."}` for what has nothing else to say."""
+"""Answers several dialects share: `{"message": "..."}` for an act with nothing else to give back
+(a delete, a sign-out). QAssure's dialect answers such rows as `{success, message}`."""
 
 from __future__ import annotations
 
