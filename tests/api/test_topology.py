@@ -19,7 +19,7 @@ from app.services import Services
 from app.web import create_app
 from kubesim.fleet import Fleet, start_fleet
 from tests.support.api import Api, TenantUsers, make_tenant
-from tests.support.clusters import register_cluster, scale_deployment
+from tests.support.clusters import hold_cronjobs, register_cluster, scale_deployment
 from tests.support.live import refusal
 from tests.support.server import serving
 from tests.support.waiting import watches_open
@@ -33,8 +33,10 @@ TOPOLOGY = f"query($c:ID!,$n:String,$d:Int){{ topology(clusterId:$c, namespace:$
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def kube(database_url: str) -> AsyncIterator[Fleet]:
-    """The module's clusters, per database backend: the tests change them."""
+    """The module's clusters, per database backend: the tests change them. The shop's CronJob is
+    suspended, so its schedule (every 15 minutes of wall time) never adds a Job between two reads."""
     async with start_fleet(1, profile="small", seed=31, control=True) as fleet:
+        await hold_cronjobs(fleet, "shop")
         yield fleet
 
 

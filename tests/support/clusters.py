@@ -18,6 +18,24 @@ async def register_cluster(api: Api, tenant: TenantUsers, fleet: Fleet, name: st
     return str(data["registerCluster"]["id"])
 
 
+async def hold_cronjobs(fleet: Fleet, namespace: str = "shop", cluster: str = "cluster-0") -> None:
+    """Suspend the namespace's CronJobs through the cluster's API, so no Job appears on its schedule
+    while a test compares two reads of the same objects."""
+    token = fleet.cluster(cluster).token
+    async with httpx.AsyncClient(
+        base_url=fleet.server_url(cluster), headers={"Authorization": f"Bearer {token}"}
+    ) as http:
+        listing = await http.get(f"/apis/batch/v1/namespaces/{namespace}/cronjobs")
+        assert listing.status_code == 200, listing.text
+        for item in listing.json()["items"]:
+            response = await http.patch(
+                f"/apis/batch/v1/namespaces/{namespace}/cronjobs/{item['metadata']['name']}",
+                json={"spec": {"suspend": True}},
+                headers={"Content-Type": "application/merge-patch+json"},
+            )
+            assert response.status_code == 200, response.text
+
+
 async def scale_deployment(
     fleet: Fleet, name: str, replicas: int, namespace: str = "shop", cluster: str = "cluster-0"
 ) -> None:
