@@ -155,6 +155,19 @@ async def test_concurrent_publishes_are_all_carried(buses: tuple[RealtimeBus, Re
     assert sorted(m["seq"] for m in received) == list(range(20))
 
 
+async def test_subscriptions_opened_at_once_all_hear_their_channel(buses: tuple[RealtimeBus, RealtimeBus]) -> None:
+    """Subscribers arrive together (a burst of websocket subscribes, an evaluator's tenants): every
+    channel's subscription is in place and hears its own messages."""
+    publisher, subscriber = buses
+    names = [channel() for _ in range(12)]
+    async with AsyncExitStack() as stack:
+        streams = await asyncio.gather(*(stack.enter_async_context(subscriber.subscribe(n)) for n in names))
+        for index, name in enumerate(names):
+            await publisher.publish(name, {"seq": index})
+        heard = await asyncio.gather(*(collect(stream, 1, within=5) for stream in streams))
+    assert [h[0]["seq"] for h in heard] == list(range(len(names)))
+
+
 async def test_a_long_channel_name_is_carried(buses: tuple[RealtimeBus, RealtimeBus]) -> None:
     """PostgreSQL channel names stop at 63 bytes; a custom kind can make ours longer."""
     publisher, subscriber = buses

@@ -46,6 +46,8 @@ class ChunkedPostgresBackend(BroadcastBackend):
     async def connect(self) -> None:
         self._listen = await asyncpg.connect(self._url)
         self._pool = await asyncpg.create_pool(self._url, min_size=1, max_size=4)
+        # LISTEN and UNLISTEN run on the one listening connection, which takes one command at a time
+        self._listening = asyncio.Lock()
 
     async def disconnect(self) -> None:
         await self._listen.close()
@@ -54,10 +56,12 @@ class ChunkedPostgresBackend(BroadcastBackend):
     async def subscribe(self, channel: str) -> None:
         name = notify_channel(channel)
         self._names[name] = channel
-        await self._listen.add_listener(name, self._listener)
+        async with self._listening:
+            await self._listen.add_listener(name, self._listener)
 
     async def unsubscribe(self, channel: str) -> None:
-        await self._listen.remove_listener(notify_channel(channel), self._listener)
+        async with self._listening:
+            await self._listen.remove_listener(notify_channel(channel), self._listener)
 
     async def publish(self, channel: str, message: Any) -> None:
         name, text = notify_channel(channel), str(message)
