@@ -23,6 +23,13 @@ PREFIXES = {
     "template": "tpl",
     "notification": "ntf",
     "topology_snapshot": "tps",
+    "alert_rule": "arl",
+    "alert": "alr",
+    "silence": "sil",
+    "alert_receiver": "arc",
+    "alert_delivery": "adl",
+    "incident": "inc",
+    "incident_event": "ine",
 }
 
 

@@ -7,6 +7,9 @@ from collections import Counter
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
+from app.alerts.delivery import AlertDelivery
+from app.alerts.evaluator import AlertEvaluator
+from app.alerts.rules import rule_set
 from app.auth.tokens import TokenService
 from app.crypto import Sealer
 from app.db.session import Database
@@ -15,6 +18,8 @@ from app.health import ClusterHealth, StatusChange
 from app.k8s.cache import CacheOptions
 from app.k8s.gateway import Gateway
 from app.k8s.transport import ClientOptions
+from app.metrics.backend import MetricsBackend, backend_from_settings, embedded_store
+from app.metrics.sampler import Sampler
 from app.operations.providers import providers
 from app.operations.runner import OperationRunner
 from app.outbound import OutboundPolicy
@@ -27,6 +32,7 @@ from app.realtime.shared import Selections
 from app.settings import Settings
 
 HANDSHAKES = 8
+DEFAULT_SAMPLING = 15.0  # seconds between samples when the setting is 0 (sampling off): what history assumes
 
 
 @dataclass
@@ -42,6 +48,10 @@ class Services:
     publisher: WatchPublisher
     watches: LocalWatches | SharedWatches
     operations: OperationRunner
+    metrics: MetricsBackend  # where metrics history and PromQL are answered from
+    sampler: Sampler  # the embedded backend's sampling of the clusters this replica owns
+    alerts: AlertEvaluator  # rules evaluated for the clusters this replica owns
+    alert_delivery: AlertDelivery  # alert changes to the bus, users, webhooks and Alertmanager
     stream_counts: Counter[str] = field(default_factory=Counter)  # open live streams per tenant
     selections: Selections = field(default_factory=Selections)  # subscriptions sharing each event's work
     session_checks: SessionChecks = field(default_factory=SessionChecks)  # live streams' session rechecks
@@ -75,6 +85,17 @@ class Services:
                 interval=settings.watch_ownership_seconds,
             )
             gateway.feeds = watches  # caches of clusters another replica owns follow its watches
+        health = ClusterHealth(db, gateway, sealer, interval=settings.cluster_health_seconds)
+        store = embedded_store(settings, db)
+        metrics = backend_from_settings(settings, db, store)
+        interval = settings.metrics_interval_seconds or DEFAULT_SAMPLING
+        sampler = Sampler(db, gateway, sealer, watches, store, interval=interval)
+        rules = rule_set(settings.alert_rule_for)
+        alerts = AlertEvaluator(settings, db, gateway, sealer, bus, watches, health, backend=metrics, rules=rules)
+        delivery = AlertDelivery(settings, db, bus)
+        alerts.listeners.append(delivery.submit)
+        if metrics.name == "embedded":  # with Prometheus, tenant rules run on the evaluator's own timer
+            sampler.listeners.append(alerts.on_sample)
         return cls(
             settings=settings,
             db=db,
@@ -82,11 +103,15 @@ class Services:
             cost_budget=cost_budget(settings),
             sealer=sealer,
             gateway=gateway,
-            health=ClusterHealth(db, gateway, sealer, interval=settings.cluster_health_seconds),
+            health=health,
             bus=bus,
             publisher=publisher,
             watches=watches,
             operations=OperationRunner(settings, db, gateway, sealer, bus, providers()),
+            metrics=metrics,
+            sampler=sampler,
+            alerts=alerts,
+            alert_delivery=delivery,
         )
 
     async def start(self) -> None:
@@ -98,6 +123,11 @@ class Services:
         self.health.start()
         await self.watches.start()
         self.operations.start()
+        if self.settings.metrics_interval_seconds and self.metrics.name == "embedded":
+            self.sampler.start()
+        if self.settings.alert_evaluation:
+            self.alert_delivery.start()
+            await self.alerts.start()
 
     async def _publish_status(self, change: StatusChange) -> None:
         payload = {
@@ -110,6 +140,10 @@ class Services:
         await self.bus.publish(status_channel(change.tenant_id), payload)
 
     async def close(self) -> None:
+        await self.alerts.stop()
+        await self.alert_delivery.stop()
+        await self.sampler.stop()
+        await self.metrics.close()
         await self.operations.stop()
         await self.watches.stop()
         await self.health.stop()

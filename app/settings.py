@@ -85,6 +85,27 @@ class Settings(BaseSettings):
     )
     outbound_deadline_seconds: float = Field(default=15.0, gt=0, le=300, description="per request, all calls")
     outbound_max_targets: int = Field(default=20, ge=1, le=1000, description="addresses one request may contact")
+    metrics_backend: Literal["embedded", "prometheus"] = Field(
+        default="embedded", description="where metrics history comes from: samples in the database, or Prometheus"
+    )
+    metrics_interval_seconds: float = Field(
+        default=15.0, ge=0, le=3600, description="how often the embedded backend samples each cluster; 0: never"
+    )
+    metrics_raw_retention_hours: float = Field(default=6.0, gt=0, le=24 * 30, description="raw samples kept")
+    metrics_rollup_retention_days: float = Field(default=30.0, gt=0, le=3650, description="5-minute roll-ups kept")
+    prometheus_url: str | None = Field(
+        default=None, pattern=r"^https?://", description="the Prometheus that scrapes the clusters (prometheus backend)"
+    )
+    alertmanager_url: str | None = Field(
+        default=None, pattern=r"^https?://", description="an Alertmanager alerts are also forwarded to, if set"
+    )
+    alert_evaluation: bool = Field(default=True, description="false: this replica evaluates no alert rules")
+    alert_rule_for: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict, description="built-in rules' `for`, as Code=seconds pairs: PodCrashLooping=300,..."
+    )
+    alert_evaluation_seconds: float = Field(
+        default=15.0, gt=0, le=3600, description="how often tenant rules and pending alerts are looked at"
+    )
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = Field(default="json", description="the demo logs in console format")
     metrics_token: SecretStr | None = Field(default=None, description="a bearer token /metrics asks for, if set")
@@ -117,6 +138,28 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("alert_rule_for", mode="before")
+    @classmethod
+    def _rule_durations(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        pairs = [pair.split("=", 1) for pair in value.split(",") if pair.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError("must be Code=seconds pairs separated by commas, e.g. PodCrashLooping=300")
+        return {code.strip(): seconds.strip() for code, seconds in pairs}
+
+    @field_validator("alert_rule_for")
+    @classmethod
+    def _known_rules(cls, value: dict[str, int]) -> dict[str, int]:
+        from app.alerts.rules import RULES
+
+        unknown = sorted(set(value) - set(RULES))
+        if unknown:
+            raise ValueError(f"no built-in rule {', '.join(unknown)}; they are {', '.join(RULES)}")
+        if any(seconds < 0 for seconds in value.values()):
+            raise ValueError("durations are whole seconds, 0 or more")
         return value
 
     @field_validator("secret_key")

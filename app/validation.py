@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from app.errors import FieldErrors
 from app.k8s import names
@@ -82,3 +86,25 @@ def replicas(errors: FieldErrors, field: str, value: object) -> None:
         errors.add(field, "must be a whole number")
     elif not 0 <= value <= MAX_REPLICAS:
         errors.add(field, f"must be between 0 and {MAX_REPLICAS}")
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validated(model: type[Model], data: Mapping[str, Any]) -> Model:
+    """`data` checked by a pydantic model whose rules are declarative; every problem is reported
+    at once as BAD_USER_INPUT, each under the GraphQL name of its field (camelCase, dotted)."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        errors = FieldErrors()
+        for problem in exc.errors(include_url=False, include_input=False):
+            path = ".".join(_camel(str(part)) for part in problem["loc"]) or "input"
+            errors.add(path, str(problem["msg"]).removeprefix("Value error, "))
+        errors.raise_if_any()
+        raise  # unreachable: a ValidationError has at least one problem
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)

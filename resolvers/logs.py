@@ -45,6 +45,7 @@ CONCURRENCY = 8
 ENTRY_BYTES = 1 << 20  # read back from an entry's time: enough for the lines of that second
 FOLLOW_BUFFER = 1000  # lines read ahead of a slow subscriber before the log is read no further
 READ = "workloads:read"
+Obj = dict[str, Any]
 _OWNERS = {"ReplicaSet": "Deployment", "Job": "CronJob"}  # a pod's owner, and that owner's owner
 
 
@@ -217,30 +218,35 @@ async def cluster_entries(ctx: RequestContext, cluster_id: str, namespace: str |
 
 async def workload_entries(ctx: RequestContext, cluster_id: str, kind: str, namespace: str, name: str,
                            since_seconds: int | None, tail: int | None) -> LogLines:  # fmt: skip
-    """The entries of a workload's pods (through a Deployment's ReplicaSets, a CronJob's Jobs), merged by time."""
+    """The entries of a workload's pods, merged by time."""
     check_window(since_seconds, tail)
     cluster = await _cluster(ctx, cluster_id)
-    workload = await kube.find(ctx, cluster.id, kind, namespace, name)
+    pods = await workload_pods(ctx, cluster.id, kind, namespace, name)
+    lines = LogLines()
+    await _gather(ctx, cluster, pods, Window(since_seconds=since_seconds, tail=tail), lines,
+                  asyncio.Semaphore(CONCURRENCY))  # fmt: skip
+    return _merged(lines, tail)
+
+
+async def workload_pods(ctx: RequestContext, cluster_id: str, kind: str, namespace: str, name: str) -> list[Obj]:
+    """A workload's pods now (through a Deployment's ReplicaSets, a CronJob's Jobs); NOT_FOUND without it."""
+    workload = await kube.find(ctx, cluster_id, kind, namespace, name)
     kind = str(workload.get("kind") or kind)
     owners = {
         (_OWNERS[k], namespace_of(o), name_of(o)): name_of(o)
         for k in _OWNERS
-        for o in await kube.items(ctx, cluster.id, k)
+        for o in await kube.items(ctx, cluster_id, k)
         if (owner := _owner(o)) is not None and owner == (_OWNERS[k], name) and namespace_of(o) == namespace
     }
     middle = {n for (_, _, n) in owners}
 
-    def belongs(pod: dict[str, Any]) -> bool:
+    def belongs(pod: Obj) -> bool:
         owner = _owner(pod)
         if namespace_of(pod) != namespace or owner is None:
             return False
         return owner == (kind, name) or (owner[0] in _OWNERS and _OWNERS[owner[0]] == kind and owner[1] in middle)
 
-    pods = [p for p in await kube.items(ctx, cluster.id, "Pod") if belongs(p)]
-    lines = LogLines()
-    await _gather(ctx, cluster, pods, Window(since_seconds=since_seconds, tail=tail), lines,
-                  asyncio.Semaphore(CONCURRENCY))  # fmt: skip
-    return _merged(lines, tail)
+    return [p for p in await kube.items(ctx, cluster_id, "Pod") if belongs(p)]
 
 
 def _owner(obj: dict[str, Any]) -> tuple[str, str] | None:

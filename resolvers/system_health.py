@@ -13,7 +13,11 @@ report's status is the worst of them. A check of something this deployment does 
 - clusters: each readable cluster's connection status as the cluster health loop last recorded
   it and its circuit breaker in this process: connected and closed is ok; degraded, still being
   provisioned or half-open is degraded; disconnected, failed or open is down.
-- rule evaluation: no alert rules are evaluated yet, so it is `not_configured` with no lag.
+- rule evaluation: how long the oldest change (a watch event, a sample, a connection status) has
+  waited for this replica's evaluator: ok under `LAG_DEGRADED` seconds, degraded under `LAG_DOWN`,
+  down beyond or when the evaluator has stopped; `not_configured` where this replica evaluates
+  no rules (`FLEETGRAPH_ALERT_EVALUATION=false`). Each cluster is evaluated by the replica that
+  owns its watches, so the lag is that of the clusters evaluated here.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ from app import probes
 from app.context import RequestContext
 from app.db.models import Cluster, Operation, Tenant
 from app.db.types import utcnow
-from app.operations.runner import OperationRunner
 from resolvers.cluster_access import may_on_cluster
 from resolvers.common import get_or_404
 from resolvers.fleet import tenant_clusters
@@ -70,11 +73,15 @@ class ClusterCheck:
     last_error: str | None
 
 
+LAG_DEGRADED = 30.0
+LAG_DOWN = 120.0
+
+
 @dataclass(frozen=True)
 class RuleEvaluation:
     status: str = NOT_CONFIGURED
     lag_seconds: float | None = None
-    message: str = "no alert rules are evaluated by this deployment"
+    message: str = "this replica evaluates no alert rules (FLEETGRAPH_ALERT_EVALUATION is false)"
 
 
 @dataclass(frozen=True)
@@ -97,16 +104,26 @@ async def system_health(ctx: RequestContext, tenant_id: str) -> SystemHealth:
         runner_health(ctx, tenant_id),
         cluster_checks(ctx, tenant_id),
     )
-    statuses = [database.status, bus.status, operations.status, *(c.status for c in clusters)]
-    return SystemHealth(probes.worst(statuses), utcnow(), database, bus, operations, clusters)
+    rules = rule_evaluation(ctx)
+    statuses = [database.status, bus.status, operations.status, *(c.status for c in clusters), rules.status]
+    return SystemHealth(probes.worst(statuses), utcnow(), database, bus, operations, clusters, rules)
 
 
-def live_workers(runner: OperationRunner) -> int:
-    return sum(1 for task in runner._workers if not task.done())
+def rule_evaluation(ctx: RequestContext) -> RuleEvaluation:
+    evaluator = ctx.services.alerts
+    if not ctx.settings.alert_evaluation:
+        return RuleEvaluation()
+    if not evaluator.running:
+        return RuleEvaluation(probes.DOWN, None, "the rule evaluator of this replica has stopped")
+    lag = round(evaluator.lag_seconds(), 3)
+    status = probes.OK if lag < LAG_DEGRADED else probes.DEGRADED if lag < LAG_DOWN else probes.DOWN
+    here = len(evaluator.evaluating())
+    return RuleEvaluation(status, lag, f"{here} cluster(s) evaluated by this replica; the oldest change waiting "
+                                       f"for evaluation is {lag:.1f}s old")  # fmt: skip
 
 
 async def runner_health(ctx: RequestContext, tenant_id: str) -> RunnerHealth:
-    workers = live_workers(ctx.services.operations)
+    workers = ctx.services.operations.live_workers()
     now = utcnow()
     try:
         async with ctx.db.session(ctx.scope) as session:

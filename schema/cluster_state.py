@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from app.errors import BadUserInput
 from app.k8s.reading import Notes
-from resolvers import kube, observability
+from resolvers import kube, metrics, observability
 from resolvers.overview import overview
 from resolvers.workloads import (
     WORKLOAD_KINDS,
@@ -35,6 +35,7 @@ from schema.kube_pages import (
     page_of,
 )
 from schema.logs import LogLines, cluster_log_entries
+from schema.metrics import HISTORY_DOC, MetricsHistory, backend_name
 from schema.observability import ClusterMetrics, ClusterOverview
 from schema.permissions import requires_on_source_cluster
 
@@ -245,6 +246,11 @@ class ClusterState:
     )
     async def metrics(self, info: Info, namespace: str | None = None) -> ClusterMetrics | None:
         return ClusterMetrics.of(await observability.usage(info.context, str(self.id), namespace))
+
+    @strawberry.field(permission_classes=[READ_CLUSTER], description=HISTORY_DOC)
+    async def metrics_history(self, info: Info, range: str = "1h", step: str | None = None) -> MetricsHistory | None:
+        found = await metrics.cluster_history(info.context, str(self.id), range, step)
+        return MetricsHistory.of(found, backend_name(info))
 
     @strawberry.field(
         permission_classes=[READ_WORKLOADS],

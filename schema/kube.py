@@ -14,15 +14,18 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from app.k8s.reading import Notes, Reader, Unreadable
+from resolvers import metrics
 from resolvers import workloads as shape
 from resolvers.logs import workload_entries
 from resolvers.node_pools import pool_of
 from schema.logs import LogLines
+from schema.metrics import HISTORY_DOC, MetricsHistory, backend_name
 from schema.permissions import requires_on_source_cluster
 from schema.scalars import parse_datetime
 
 Obj = dict[str, Any]
 UNREADABLE = "UNREADABLE_FIELD"
+HISTORY_READ = requires_on_source_cluster(metrics.READ, "cluster_id")
 
 
 def _common(r: Reader, cluster_id: str) -> dict[str, Any]:
@@ -109,6 +112,11 @@ class KubeNode(KubeResource):
     pool: str | None = strawberry.field(description="Its node pool, from the pool label its provider sets")
     unschedulable: bool
 
+    @strawberry.field(permission_classes=[HISTORY_READ], description=HISTORY_DOC)
+    async def metrics_history(self, info: Info, range: str = "1h", step: str | None = None) -> MetricsHistory:
+        found = await metrics.node_history(info.context, str(self.cluster_id), self.name, range, step)
+        return MetricsHistory.of(found, backend_name(info))
+
     @classmethod
     def of(cls, obj: Obj, cluster_id: str, notes: Notes | None = None) -> KubeNode:
         r = Reader(obj, "Node", notes)
@@ -131,6 +139,11 @@ class KubeNode(KubeResource):
 @strawberry.type
 class KubeNamespace(KubeResource):
     phase: str
+
+    @strawberry.field(permission_classes=[HISTORY_READ], description=HISTORY_DOC)
+    async def metrics_history(self, info: Info, range: str = "1h", step: str | None = None) -> MetricsHistory:
+        found = await metrics.namespace_history(info.context, str(self.cluster_id), self.name, range, step)
+        return MetricsHistory.of(found, backend_name(info))
 
     @classmethod
     def of(cls, obj: Obj, cluster_id: str, notes: Notes | None = None) -> KubeNamespace:
@@ -155,6 +168,12 @@ class Workload(KubeResource):
         )
         return LogLines.of(lines)
 
+    @strawberry.field(permission_classes=[HISTORY_READ], description=HISTORY_DOC)
+    async def metrics_history(self, info: Info, range: str = "1h", step: str | None = None) -> MetricsHistory:
+        cluster_id, namespace = str(self.cluster_id), self.namespace or ""
+        found = await metrics.workload_history(info.context, cluster_id, self.kind, namespace, self.name, range, step)
+        return MetricsHistory.of(found, backend_name(info))
+
     @classmethod
     def of(cls, obj: Obj, cluster_id: str, notes: Notes | None = None, kind: str | None = None) -> Workload:
         r = Reader(obj, kind, notes)
@@ -176,6 +195,12 @@ class Pod(KubeResource):
     node_name: str | None
     pod_ip: str | None
     containers: list[str]
+
+    @strawberry.field(permission_classes=[HISTORY_READ], description=HISTORY_DOC)
+    async def metrics_history(self, info: Info, range: str = "1h", step: str | None = None) -> MetricsHistory:
+        cluster_id, namespace = str(self.cluster_id), self.namespace or ""
+        found = await metrics.pod_history(info.context, cluster_id, namespace, self.name, range, step)
+        return MetricsHistory.of(found, backend_name(info))
 
     @classmethod
     def of(cls, obj: Obj, cluster_id: str, notes: Notes | None = None) -> Pod:

@@ -19,16 +19,20 @@ from strawberry.types import ExecutionContext
 
 from app.settings import Settings
 from schema.access import RequestFacts
+from schema.alert_rules import AlertRuleMutation, AlertRuleQuery
+from schema.alerts import AlertMutation, AlertQuery, AlertSubscription
 from schema.audit import AuditQuery
 from schema.auth import AuthMutation, AuthQuery
 from schema.clusters import ClusterMutation, ClusterQuery
 from schema.document_limits import DocumentLimits
 from schema.errors import ErrorCodes
 from schema.fleet import FleetQuery
+from schema.incidents import IncidentMutation, IncidentQuery
 from schema.input_limits import InputLimits, input_size_rule
 from schema.lifecycle import LifecycleMutation
 from schema.limits import QueryCost, directive_limit
 from schema.logs import LogQuery, LogSubscription
+from schema.metrics import MetricsQuery
 from schema.namespaces import NamespaceMutation
 from schema.nodes import NodeQuery
 from schema.notifications import NotificationMutation, NotificationQuery, NotificationSubscription
@@ -38,6 +42,7 @@ from schema.realtime import Subscription as ResourceSubscription
 from schema.roles import RoleMutation, RoleQuery
 from schema.scalars import DateTime
 from schema.service import ServiceQuery
+from schema.silences import SilenceMutation, SilenceQuery
 from schema.system_health import SystemHealthQuery
 from schema.templates import TemplateMutation, TemplateQuery
 from schema.tenants import TenantMutation, TenantQuery
@@ -65,6 +70,11 @@ Query = merge_types(
         ServiceQuery,
         LogQuery,
         SystemHealthQuery,
+        MetricsQuery,
+        AlertQuery,
+        SilenceQuery,
+        AlertRuleQuery,
+        IncidentQuery,
     ),
 )
 Mutation = merge_types(
@@ -82,11 +92,22 @@ Mutation = merge_types(
         TemplateMutation,
         NotificationMutation,
         TopologyMutation,
+        AlertMutation,
+        SilenceMutation,
+        AlertRuleMutation,
+        IncidentMutation,
     ),
 )
 Subscription = merge_types(
     "Subscription",
-    (ResourceSubscription, OperationSubscription, NotificationSubscription, TopologySubscription, LogSubscription),
+    (
+        ResourceSubscription,
+        OperationSubscription,
+        NotificationSubscription,
+        TopologySubscription,
+        LogSubscription,
+        AlertSubscription,
+    ),
 )
 
 CONFIG = StrawberryConfig(scalar_map={datetime: DateTime})

@@ -89,10 +89,12 @@ class ClusterHealthCheck:
 @strawberry.type(description="How far alert-rule evaluation lags behind the clusters' state")
 class RuleEvaluationHealth:
     status: str = strawberry.field(
-        description="not_configured: this deployment evaluates no alert rules yet, so there is no lag to measure "
-        "and the check weighs nothing in the overall status"
+        description="ok, degraded (a change waited 30 s or more), down (120 s or more, or the evaluator stopped), "
+        "or not_configured: this replica evaluates no rules, and the check weighs nothing"
     )
-    lag_seconds: float | None = strawberry.field(description="null while no rules are evaluated")
+    lag_seconds: float | None = strawberry.field(
+        description="How long the oldest change not yet evaluated has waited; null when not evaluated here"
+    )
     message: str
 
 

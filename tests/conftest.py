@@ -14,6 +14,10 @@ IN_CI = bool(os.environ.get("CI"))
 # kubesim, sshd and the other servers the tests call listen on loopback, which the outbound
 # policy refuses unless allowed; the tests of the policy itself choose their own setting.
 os.environ.setdefault("FLEETGRAPH_CLUSTER_ALLOWED_NETWORKS", "127.0.0.0/8")
+# Sampling and alert evaluation read every registered cluster in the background, which would add
+# LISTs and watches to the tests that count them; the tests of metrics and alerts turn them on.
+os.environ.setdefault("FLEETGRAPH_METRICS_INTERVAL_SECONDS", "0")
+os.environ.setdefault("FLEETGRAPH_ALERT_EVALUATION", "false")
 
 
 def require_postgres() -> str:

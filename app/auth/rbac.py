@@ -24,6 +24,8 @@ TENANT_PERMISSIONS = frozenset(
         "billing:write",
         "quality:read",
         "quality:write",
+        "alerts:write",
+        "alerts:admin",
     }
 )
 ALL_PERMISSIONS = PLATFORM_PERMISSIONS | TENANT_PERMISSIONS
@@ -50,7 +52,7 @@ SYSTEM_ROLES: dict[str, SystemRole] = {
             "operator",
             "tenant",
             "Changes clusters and workloads",
-            _READ | {"clusters:write", "workloads:write", "secrets:read"},
+            _READ | {"clusters:write", "workloads:write", "secrets:read", "alerts:write"},
         ),
         SystemRole("developer", "tenant", "Deploys workloads", _READ | {"workloads:write"}),
         SystemRole(

@@ -417,3 +417,9 @@ class TopologySnapshot(TenantOwned, Base):
     graph: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The metrics store's and alerting's tables live in modules of their own; importing them here puts
+# them on `Base.metadata` wherever the models are loaded (the migrations, their comparison test).
+from app.db import alerts as _alerts  # noqa: E402,F401
+from app.db import metrics as _metrics  # noqa: E402,F401

@@ -62,6 +62,10 @@ class OperationRunner:
         self._workers: list[asyncio.Task[None]] = []
         self.active: dict[str, store.Claim] = {}
 
+    def live_workers(self) -> int:
+        """The worker tasks of this process still running."""
+        return sum(1 for task in self._workers if not task.done())
+
     def start(self) -> None:
         for index in range(self.settings.operation_workers):
             self._workers.append(asyncio.create_task(self._work(), name=f"operations-{index}"))

@@ -30,6 +30,10 @@ async def services(database_url: str) -> AsyncIterator[Services]:
         subscription_recheck_seconds=0.5,
         rest_rate_limits=False,  # tests/rest/test_rate_limits.py and the journeys serve an app with them
         operation_workers=0,  # operations run in the lifecycle tests' own app, with a simulator
+        # the isolation matrix reads tenant_a's whole state after each refused attempt, hundreds of
+        # times a minute; the budgets themselves are tested in apps of their own
+        principal_cost_budget=5_000_000,
+        tenant_cost_budget=20_000_000,
     )
     services = Services.from_settings(settings)
     yield services

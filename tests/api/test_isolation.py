@@ -19,6 +19,7 @@ import fnmatch
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -52,6 +53,7 @@ from schema.permissions import (
     requires_on_source_cluster,
 )
 from schema.root import CONFIG, Mutation, Query, Subscription
+from tests.support.alerts import stored_alert
 from tests.support.api import PASSWORD, Api, TenantUsers
 
 Vars = Callable[[str, str], dict[str, Any]]
@@ -78,6 +80,11 @@ class Targets:
     template: str
     managed_cluster: str
     snapshot: str
+    alert: str
+    incident: str
+    silence: str
+    alert_rule: str
+    alert_receiver: str
     before: dict[str, Any]  # tenant_a's state before any attempt of this module
 
 
@@ -170,6 +177,19 @@ CREATE_TEMPLATE = """mutation($t:ID!,$n:String!){ createClusterTemplate(tenantId
 FROM_TEMPLATE = """mutation($t:ID!,$i:ID!){ createClusterFromTemplate(tenantId:$t, templateId:$i,
   overrides:{name:"intruder"}){ cluster { id } } }"""
 NOT_A_KUBECONFIG = "not: [a kubeconfig"
+
+SILENCE = """mutation($t:ID!,$n:String!,$e:DateTime!){ createSilence(tenantId:$t, input:{matchers:[{name:$n,
+  value:"web-.*", isRegex:true}], endsAt:$e}){ id } }"""
+
+
+def _in_a_month() -> str:
+    return (datetime.now(UTC) + timedelta(days=30)).isoformat().replace("+00:00", "Z")
+ALERT_RULE = """mutation($t:ID!,$q:String!){ createAlertRule(tenantId:$t, input:{name:"busy", query:$q,
+  comparison:">", threshold:0.9}){ id } }"""
+ALERT_RECEIVER = """mutation($t:ID!,$u:String!){ createAlertReceiver(tenantId:$t, input:{name:"pager", url:$u}){
+  receiver { id } } }"""
+BUSY = "sum(rate(container_cpu_usage_seconds_total[5m]))"
+
 
 MATRIX: list[Case] = [
     _listing("users", "query($t:ID!){ users(tenantId:$t){ totalCount nodes { id email } } }"),
@@ -398,6 +418,91 @@ MATRIX: list[Case] = [
     _listing(
         "systemHealth", "query($t:ID!){ systemHealth(tenantId:$t){ status details { bus { status } } } }", weak=None
     ),
+    # metrics: every tenant role reads its clusters' (clusters:read), scoped to them
+    _listing("metricsQuery", 'query($t:ID!){ metricsQuery(tenantId:$t, query:"up") }', weak=None),
+    # alerts and incidents: every role reads them; operators acknowledge and silence (alerts:write);
+    # rules and receivers are the tenant admin's (alerts:admin)
+    _listing("alerts", "query($t:ID!){ alerts(tenantId:$t){ totalCount } }", weak=None),
+    Case(
+        "alerts",
+        "query($t:ID!,$i:ID!){ alerts(tenantId:$t, clusterId:$i){ totalCount } }",
+        lambda t, i: {"t": t, "i": i},
+        target=lambda x: x.cluster,
+        kind="cluster",
+        tenant_arg=True,
+        weak=None,
+        allowed="viewer",
+        label="alerts:cluster",
+    ),
+    _by_id("alert", "query($i:ID!){ alert(id:$i){ id state } }", lambda x: x.alert, "alert", weak=None),
+    _by_id(
+        "acknowledgeAlert",
+        'mutation($i:ID!){ acknowledgeAlert(id:$i, note:"mine now"){ id } }',
+        lambda x: x.alert,
+        "alert",
+    ),
+    _listing("incidents", "query($t:ID!){ incidents(tenantId:$t){ totalCount } }", weak=None),
+    _by_id(
+        "incident", "query($i:ID!){ incident(id:$i){ id timeline { kind } } }", lambda x: x.incident, "incident",
+        weak=None,
+    ),
+    _by_id(
+        "acknowledgeIncident",
+        "mutation($i:ID!){ acknowledgeIncident(id:$i){ id } }",
+        lambda x: x.incident,
+        "incident",
+    ),
+    _listing("silences", "query($t:ID!){ silences(tenantId:$t){ id } }", weak=None),
+    Case(
+        "createSilence",
+        SILENCE,
+        lambda t, name: {"t": t, "n": name, "e": _in_a_month()},
+        target=lambda _: "pod",
+        tenant_arg=True,
+        probe=lambda _, __: "",
+        probe_code="BAD_USER_INPUT",
+    ),
+    _by_id("expireSilence", "mutation($i:ID!){ expireSilence(id:$i){ id } }", lambda x: x.silence, "silence"),
+    _listing("alertRules", "query($t:ID!){ alertRules(tenantId:$t){ id } }", weak=None),
+    Case(
+        "createAlertRule",
+        ALERT_RULE,
+        lambda t, query: {"t": t, "q": query},
+        target=lambda _: BUSY,
+        tenant_arg=True,
+        weak="operator",
+        probe=lambda _, __: "sum(",
+        probe_code="BAD_USER_INPUT",
+    ),
+    _by_id(
+        "updateAlertRule",
+        "mutation($i:ID!){ updateAlertRule(id:$i, input:{threshold:0.1}){ id } }",
+        lambda x: x.alert_rule,
+        "alert_rule",
+        weak="operator",
+    ),
+    _by_id(
+        "deleteAlertRule", "mutation($i:ID!){ deleteAlertRule(id:$i){ ok } }", lambda x: x.alert_rule, "alert_rule",
+        weak="operator",
+    ),
+    _listing("alertReceivers", "query($t:ID!){ alertReceivers(tenantId:$t){ id } }", weak="operator"),
+    Case(
+        "createAlertReceiver",
+        ALERT_RECEIVER,
+        lambda t, url: {"t": t, "u": url},
+        target=lambda _: "https://127.0.0.1:9/other",
+        tenant_arg=True,
+        weak="operator",
+        probe=lambda _, __: "ftp://example.com/hook",
+        probe_code="BAD_USER_INPUT",
+    ),
+    _by_id(
+        "deleteAlertReceiver",
+        "mutation($i:ID!){ deleteAlertReceiver(id:$i){ ok } }",
+        lambda x: x.alert_receiver,
+        "alert_receiver",
+        weak="operator",
+    ),
     # cluster templates: everyone reads them; operators write them
     _listing("clusterTemplates", "query($t:ID!){ clusterTemplates(tenantId:$t){ id } }", weak=None),
     _by_id(
@@ -520,6 +625,10 @@ async def _create_targets(api: Api, tenant: TenantUsers, kubeconfig: str, db: Da
         "operation"
     ]["clusterId"]
     snapshot_id = await _stored_snapshot(db, tenant, cluster["registerCluster"]["id"])
+    alert_id, incident_id = await stored_alert(db, tenant.id, cluster["registerCluster"]["id"])
+    silence = await api.ok(SILENCE, {"t": tenant.id, "n": "pod", "e": _in_a_month()}, operator)
+    rule = await api.ok(ALERT_RULE, {"t": tenant.id, "q": BUSY}, admin)
+    receiver = await api.ok(ALERT_RECEIVER, {"t": tenant.id, "u": "https://127.0.0.1:9/hook"}, admin)
     audit = (await api.ok("{ auditLogs(first:1) { nodes { id tenantId } } }", token=admin))["auditLogs"]["nodes"]
     assert audit[0]["tenantId"] == tenant.id
     return {
@@ -536,6 +645,11 @@ async def _create_targets(api: Api, tenant: TenantUsers, kubeconfig: str, db: Da
         "template": template["createClusterTemplate"]["id"],
         "managed_cluster": managed_cluster,
         "snapshot": snapshot_id,
+        "alert": alert_id,
+        "incident": incident_id,
+        "silence": silence["createSilence"]["id"],
+        "alert_rule": rule["createAlertRule"]["id"],
+        "alert_receiver": receiver["createAlertReceiver"]["receiver"]["id"],
     }
 
 
@@ -563,6 +677,11 @@ SNAPSHOT = """query($t:ID!,$u:ID!,$c:ID!){
   topologySnapshots(clusterId:$c){ id name }
   operations(tenantId:$t, first:100){ totalCount nodes { id status phases { status } } }
   clusterTemplates(tenantId:$t){ id name description spec }
+  alerts(tenantId:$t, first:5){ nodes { id state acknowledgedAt acknowledgementNote } }
+  incidents(tenantId:$t, first:5){ nodes { id status acknowledgedAt } }
+  silences(tenantId:$t){ id endsAt }
+  alertRules(tenantId:$t){ id name query threshold }
+  alertReceivers(tenantId:$t){ id name url }
 }"""
 CREDENTIALS = "{ sessions { id } apiTokens { id name } }"
 CREDENTIAL_FIELDS = ("revokeSession", "revokeApiToken")
@@ -745,6 +864,9 @@ OPEN: dict[str, str] = {
     "Operation.logs": "the log of an operation the field returning it authorised",
     "AuditEntry.actor": "who made an entry the field returning it authorised: the ID and email the entry "
     "records, and that user's names, through the tenant-scoped loader (no other field of the user)",
+    "Incident.alerts": "the alerts of an incident the field returning it authorised",
+    "Incident.timeline": "the timeline of an incident the field returning it authorised",
+    "Silence.status": "computed from the times of a silence the field returning it authorised",
     "AuditEntry.tenant": "the tenant of an entry the field returning it authorised, through the tenant-scoped "
     "loader: one's own tenant, which every signed-in caller reads",
 }

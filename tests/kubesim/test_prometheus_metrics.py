@@ -7,9 +7,6 @@ moment a scrape sees is one the test chose; scrapes and API reads go over real H
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from kubesim import controllers, metrics
@@ -29,11 +25,10 @@ from kubesim.fleet import Fleet, start_fleet
 from kubesim.quantity import parse_quantity
 from kubesim.server import Cluster
 from tests.kubesim.conftest import deployment, http
-from tests.support.server import free_port
+from tests.support.prometheus import Target, running_prometheus
 from tests.support.waiting import eventually
 
 NS = "shop"
-PROMETHEUS_ENV = "FLEETGRAPH_TEST_PROMETHEUS"
 FAMILIES = {  # name as the parser gives it: (type, help, labels)
     "kube_pod_status_phase": ("gauge", "The pods current phase.", {"namespace", "pod", "uid", "phase"}),
     "kube_pod_container_status_restarts": (
@@ -330,52 +325,11 @@ async def test_node_conditions_one_hot_over_true_false_unknown(sim: Sim) -> None
 # -- a real Prometheus scraping the cluster ----------------------------------------------------------
 
 
-def prometheus_binary() -> str:
-    found = shutil.which("prometheus") or ("/usr/bin/prometheus" if os.access("/usr/bin/prometheus", os.X_OK) else None)
-    if found is None:
-        if os.environ.get(PROMETHEUS_ENV):
-            pytest.fail(f"{PROMETHEUS_ENV} is set but no prometheus binary was found (install Debian's prometheus)")
-        pytest.skip("needs Prometheus (/usr/bin/prometheus, Debian package prometheus)")
-    return found
-
-
 @pytest.fixture
 def prometheus(sim: Sim, tmp_path: Path) -> Iterator[str]:
     """A Prometheus scraping the cluster every second with its bearer token; yields its URL."""
-    binary = prometheus_binary()
-    port = free_port()
-    config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
-        "scrape_configs": [
-            {
-                "job_name": "kubesim",
-                "authorization": {"credentials": sim.cluster.token},
-                "static_configs": [{"targets": [sim.cluster.address]}],
-            }
-        ],
-    }
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    log = (tmp_path / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with running_prometheus(tmp_path, [Target(sim.cluster.address, sim.cluster.token)]) as url:
+        yield url
 
 
 async def _query(client: httpx.AsyncClient, url: str, promql: str) -> list[dict[str, Any]]:

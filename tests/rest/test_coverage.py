@@ -15,7 +15,6 @@ from tests.rest.contract import INVENTORY
 
 # Domains whose capabilities are not built yet; their paths join the table with them.
 AWAITING = {
-    "observability": "metrics history, alerts, incidents, events and logs",
     "billing": "metering, invoices and payment methods",
     "identity": "OIDC sign-in, MFA, security settings and feature flags",
     "workspace": "projects, the module registry, docs, onboarding, help and search",

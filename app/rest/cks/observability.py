@@ -1,12 +1,14 @@
-"""CKS's observability: a cluster's usage, and a cluster's or a namespace's Kubernetes events.
+"""CKS's observability: a cluster's usage over time, PromQL, and a cluster's or a namespace's
+Kubernetes events.
 
-Fleetgraph reads usage now (metrics.k8s.io, `Cluster.metrics`) and keeps no history of it, so the
-`cpu` and `memory` series hold one point, read when the request is answered, whatever `range` and
-`step` ask for. A namespace's `{id}` is `<cluster ID>~<name>` (app/rest/values.py)."""
+The `cpu` and `memory` series are the cluster's metrics history (`Cluster.metricsHistory`) over
+`range` (1h by default) at `step`; capacity is the nodes' allocatable now. PromQL is answered by
+`metricsQuery`, scoped to the tenant's clusters. A namespace's `{id}` is `<cluster ID>~<name>`
+(app/rest/values.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -20,19 +22,39 @@ DURATION = r"^[1-9][0-9]{0,6}[smhd]$"
 
 
 class MetricsWindow(BaseModel):
-    """Accepted as documented; the answer is the usage now (see the module's docstring)."""
-
-    range: str | None = Field(None, pattern=DURATION, description="A duration: 1h, 24h, 7d")
+    range: str = Field("1h", pattern=DURATION, description="A duration: 1h, 24h, 7d")
     step: str | None = Field(None, pattern=DURATION, description="A duration: 30s, 1m, 5m")
 
 
+class MetricsQuery(BaseModel):
+    query: str = Field(min_length=1, max_length=4000, description="PromQL")
+    start: datetime | None = Field(None, description="ISO 8601; without it, an instant query (now)")
+    end: datetime | None = None
+    step: str | None = Field(None, pattern=DURATION, description="A duration: 15s, 60s, 5m")
+
+
 def _metrics(value: Data, _: Call) -> dict[str, Any]:
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    history, now = value["metricsHistory"] or {}, value["metrics"] or {}
+
+    def series(name: str, unit: str) -> list[dict[str, Any]]:
+        return [{"timestamp": p["timestamp"], "value": p["value"], "unit": unit} for p in history.get(name) or []]
+
     return {
-        "cpu": [{"timestamp": now, "value": value["cpuCores"], "unit": "cores"}],
-        "memory": [{"timestamp": now, "value": value["memoryBytes"], "unit": "bytes"}],
-        "capacity": {"cpu": value["cpuCapacity"], "memory": value["memoryCapacity"]},
+        "cpu": series("cpu", "cores"),
+        "memory": series("memory", "bytes"),
+        "capacity": {"cpu": now.get("cpuCapacity"), "memory": now.get("memoryCapacity")},
     }
+
+
+def _window(call: Call, _: Data) -> Data:
+    fields = call.fields()
+    return {"id": call.path["id"], "range": fields.get("range", "1h"), "step": fields.get("step")}
+
+
+def _promql(call: Call, _: Data) -> Data:
+    fields = call.fields()
+    moments = {k: fields[k].isoformat().replace("+00:00", "Z") for k in ("start", "end") if fields.get(k)}
+    return {"tenantId": call.path["tenantId"], "query": fields["query"], "step": fields.get("step"), **moments}
 
 
 def _event(value: Data, _: Call) -> dict[str, Any]:
@@ -67,9 +89,20 @@ ROWS = [
         "Cluster metrics (health, usage)",
         TAG,
         query=MetricsWindow,
-        variables=lambda call, _: {"id": call.path["id"]},
-        pick="cluster.metrics",
+        variables=_window,
+        pick="cluster",
         shape=_metrics,
+    ),
+    Row(
+        "GET",
+        "/api/tenants/{tenantId}/metrics/query",
+        DOC,
+        ("CksMetricsQuery",),
+        "Query metrics (Prometheus/Grafana integration)",
+        TAG,
+        query=MetricsQuery,
+        variables=_promql,
+        pick="metricsQuery",
     ),
     Row(
         "GET",
