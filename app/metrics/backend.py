@@ -5,7 +5,11 @@
 Both limit every query to the caller's clusters (``promql.scope``) before anything else.
 
 ``history`` is written once, over ``query_range``, so both backends answer a cluster's,
-namespace's, workload's, pod's or node's history with the same four queries.
+namespace's, workload's, pod's or node's history with the same four queries. On the embedded
+backend, a cluster's or a namespace's history reads instead the sums recorded with each sample
+(``app.metrics.recording``: ``cluster:container_cpu_usage:cores``, ``namespace:kube_pod_running:count``
+...), one series each rather than every pod's; Prometheus has them only if its operator records
+them, so the prometheus backend sums the raw series.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any, Literal, Protocol
 
 from app.db.session import Database
 from app.errors import BadUserInput
+from app.metrics.recording import HISTORY, recorded_name
 from app.metrics.series import quoted
 from app.metrics.store import EmbeddedStore
 from app.settings import Settings
@@ -130,6 +135,22 @@ def history_queries(matchers: Sequence[str], window: int) -> dict[str, str]:
     }
 
 
+def recorded_queries(target: HistoryTarget) -> dict[str, str] | None:
+    """The history's queries over the recorded sums, for a cluster or a namespace (None otherwise).
+
+    Each sum is a gauge read at each step as it was last sampled (avg_over_time is not in the
+    embedded subset; at steps of at least the data's resolution every sample, or roll-up, is read
+    once or stands for its window): CPU is the cores in use then, where the raw query's ``rate`` is
+    the mean over its window.
+    """
+    if target.pods is not None or target.level not in ("cluster", "namespace"):
+        return None
+    if target.namespace is None:
+        return {metric: f"sum({recorded_name('cluster', name)})" for metric, name in HISTORY.items()}
+    matcher = f"{{namespace={quoted(target.namespace)}}}"
+    return {metric: f"sum({recorded_name('namespace', name)}{matcher})" for metric, name in HISTORY.items()}
+
+
 def _points(result: dict[str, Any], into: dict[float, float]) -> None:
     """Add a ``sum(...)`` range result into ``into`` (time → value), point by point."""
     for row in result.get("result") or []:
@@ -138,25 +159,37 @@ def _points(result: dict[str, Any], into: dict[float, float]) -> None:
 
 
 async def history(backend: MetricsBackend, cluster_id: str, target: HistoryTarget, start: datetime, end: datetime,
-                  step: float) -> History:
+                  step: float, *, raw: bool = False) -> History:
     """CPU, memory, running pods and restarts of the target, at start, start + step, ... end.
 
     CPU is ``sum(rate(container_cpu_usage_seconds_total[w]))`` with ``w = rate_window(...)``;
     several namespaces' (or chunks of pods') queries are summed point by point here, since the
-    embedded subset has no vector + vector.
+    embedded subset has no vector + vector. The embedded backend answers a cluster or a namespace
+    from the recorded sums (``recorded_queries``) unless ``raw``, or unless the range has none
+    (samples written before they were recorded).
     """
-    window = rate_window(backend.resolution(start), step)
-    asked = [(metric, query) for matchers in selections(target)
-             for metric, query in history_queries(matchers, window).items()]
-    results = await asyncio.gather(*(backend.query_range(q, [cluster_id], start, end, step) for _, q in asked))
-    totals: dict[str, dict[float, float]] = {"cpu": {}, "memory": {}, "pods": {}, "restarts": {}}
-    for (metric, _), result in zip(asked, results, strict=True):
-        _points(result, totals[metric])
+    recorded = None if raw or backend.name != "embedded" else recorded_queries(target)
+    totals = await _sums(backend, cluster_id, list(recorded.items()), start, end, step) if recorded else None
+    if totals is None or not any(totals.values()):
+        window = rate_window(backend.resolution(start), step)
+        asked = [(metric, query) for matchers in selections(target)
+                 for metric, query in history_queries(matchers, window).items()]
+        totals = await _sums(backend, cluster_id, asked, start, end, step)
 
     def series(metric: str) -> list[Point]:
         return [(datetime.fromtimestamp(t, UTC), v) for t, v in sorted(totals[metric].items())]
 
     return History(series("cpu"), series("memory"), series("pods"), series("restarts"))
+
+
+async def _sums(backend: MetricsBackend, cluster_id: str, asked: Sequence[tuple[str, str]], start: datetime,
+                end: datetime, step: float) -> dict[str, dict[float, float]]:
+    """Each metric's queries' results summed point by point (time → value)."""
+    results = await asyncio.gather(*(backend.query_range(q, [cluster_id], start, end, step) for _, q in asked))
+    totals: dict[str, dict[float, float]] = {"cpu": {}, "memory": {}, "pods": {}, "restarts": {}}
+    for (metric, _), result in zip(asked, results, strict=True):
+        _points(result, totals[metric])
+    return totals
 
 
 def embedded_store(settings: Settings, db: Database) -> EmbeddedStore:

@@ -1,4 +1,8 @@
-"""The embedded backend: PromQL (the subset of ``app.metrics.evaluate``) over the store's samples."""
+"""The embedded backend: PromQL (the subset of ``app.metrics.evaluate``) over the store's samples.
+
+The samples include the recorded per-namespace and per-cluster sums (``app.metrics.recording``),
+queryable like any series; ``backend.history`` reads them for a cluster or a namespace.
+"""
 
 from __future__ import annotations
 

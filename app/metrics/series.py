@@ -13,6 +13,9 @@ labels a real cluster's exporters use (kubesim's ``/metrics`` serves the same), 
 - ``container_memory_working_set_bytes{namespace,pod,container}``: the PodMetrics memory;
 - ``container_cpu_usage_seconds_total{namespace,pod,container}``: see ``CpuCounter``.
 
+With them come the recorded sums of ``app.metrics.recording`` (per namespace and per cluster: CPU
+cores, working set, running pods, restarts), which a cluster's or a namespace's history reads.
+
 The function is pure: everything it needs comes in, the counters it integrates go out with the
 sample. A ``SeriesMemo`` may be passed to reuse, across samples, the series of objects that did not
 change (the caches replace an object when it changes and never edit it); the result is the same.
@@ -30,6 +33,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from app.metrics.promql import CLUSTER_LABEL
+from app.metrics.recording import CPU_CORES, MEMORY, RESTARTS, RUNNING, Totals
 from app.topology.builder import paused_gc
 
 PHASES = ("Pending", "Succeeded", "Failed", "Unknown", "Running")
@@ -49,6 +53,14 @@ _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei"
 _DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": Decimal(10**3),
             "M": Decimal(10**6), "G": Decimal(10**9), "T": Decimal(10**12), "P": Decimal(10**15),
             "E": Decimal(10**18)}
+
+
+class PodSums(NamedTuple):
+    """What one pod adds to its namespace's recorded sums (None: it has no such series)."""
+
+    namespace: str
+    running: float | None
+    restarts: float | None
 
 
 class CpuCounter(NamedTuple):
@@ -85,7 +97,7 @@ class SeriesMemo:
     each sample keeps only the objects it saw.
     """
 
-    objects: dict[int, tuple[Obj, dict[str, Entry]]] = field(default_factory=dict)
+    objects: dict[int, tuple[Obj, dict[str, Entry], PodSums | None]] = field(default_factory=dict)
     containers: dict[ContainerRef, tuple[str, Labels, str, Labels]] = field(default_factory=dict)
 
 
@@ -200,19 +212,33 @@ def quota_series(cluster_id: str, quota: Obj) -> dict[str, Entry]:
     return found
 
 
+def pod_sums(pod: Obj) -> PodSums:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    phase = pod_phase(pod)
+    return PodSums(pod["metadata"].get("namespace", ""), None if phase is None else float(phase == "Running"),
+                   float(sum(s.get("restartCount", 0) for s in statuses)) if statuses else None)
+
+
 _OBJECT_SERIES = {"Pod": pod_series, "Deployment": deployment_series, "Node": node_series,
                   "ResourceQuota": quota_series}
 
 
 def _object_series(cluster_id: str, objects: Mapping[str, Sequence[Obj]], memo: SeriesMemo | None,
-                   into: dict[str, Entry]) -> None:
-    kept: dict[int, tuple[Obj, dict[str, Entry]]] = {}
+                   into: dict[str, Entry], totals: Totals) -> None:
+    kept: dict[int, tuple[Obj, dict[str, Entry], PodSums | None]] = {}
     for kind, make in _OBJECT_SERIES.items():
         for obj in objects.get(kind) or ():
             remembered = memo.objects.get(id(obj)) if memo is not None else None
-            found = remembered[1] if remembered is not None and remembered[0] is obj else make(cluster_id, obj)
-            kept[id(obj)] = (obj, found)
-            into.update(found)
+            if remembered is None or remembered[0] is not obj:
+                remembered = (obj, make(cluster_id, obj), pod_sums(obj) if kind == "Pod" else None)
+            kept[id(obj)] = remembered
+            into.update(remembered[1])
+            sums = remembered[2]
+            if sums is not None:
+                if sums.running is not None:
+                    totals.add(sums.namespace, RUNNING, sums.running)
+                if sums.restarts is not None:
+                    totals.add(sums.namespace, RESTARTS, sums.restarts)
     if memo is not None:
         memo.objects = kept
 
@@ -247,8 +273,9 @@ def _pod_uids(pods: Iterable[Obj]) -> dict[tuple[str, str], str]:
 
 def container_series(cluster_id: str, pods: Iterable[Obj], pod_metrics: Iterable[Obj],
                      previous: Mapping[ContainerRef, CpuCounter], now: datetime, memo: SeriesMemo | None,
-                     into: dict[str, Entry]) -> dict[ContainerRef, CpuCounter]:
-    """Memory and integrated CPU of every container metrics.k8s.io reports; the counters carried on."""
+                     into: dict[str, Entry], totals: Totals) -> dict[ContainerRef, CpuCounter]:
+    """Memory and integrated CPU of every container metrics.k8s.io reports; the counters carried on;
+    their usage added to ``totals``."""
     uids = _pod_uids(pods)
     counters: dict[ContainerRef, CpuCounter] = {}
     fallback = now.timestamp()
@@ -258,19 +285,27 @@ def container_series(cluster_id: str, pods: Iterable[Obj], pod_metrics: Iterable
         namespace, pod = meta.get("namespace") or "", meta.get("name") or ""
         uid = uids.get((namespace, pod), "")
         until = _epoch(metrics.get("timestamp"), fallback)
-        for container in metrics.get("containers") or ():
+        containers = metrics.get("containers") or ()
+        pod_cores = pod_bytes = 0.0
+        for container in containers:
             ref = (namespace, pod, container.get("name") or "")
             usage = container.get("usage") or {}
+            cores = quantity(usage.get("cpu", "0"))
             counter = previous.get(ref)
             if counter is None or counter.uid != uid:
                 counter = CpuCounter(uid, 0.0, until)
             elif until > counter.until:
-                cores = quantity(usage.get("cpu", "0"))
                 counter = CpuCounter(uid, counter.value + cores * (until - counter.until), until)
             counters[ref] = counter
             keys = names.get(ref) or _container_keys(cluster_id, ref, names)
+            working_set = quantity(usage.get("memory", "0"))
             into[keys[0]] = (CPU_SECONDS, keys[1], counter.value)
-            into[keys[2]] = (WORKING_SET, keys[3], quantity(usage.get("memory", "0")))
+            into[keys[2]] = (WORKING_SET, keys[3], working_set)
+            pod_cores += cores
+            pod_bytes += working_set
+        if containers:
+            totals.add(namespace, CPU_CORES, pod_cores)
+            totals.add(namespace, MEMORY, pod_bytes)
     if memo is not None and len(names) > len(counters):  # forget the containers gone
         memo.containers = {ref: names[ref] for ref in counters}
     return counters
@@ -279,13 +314,18 @@ def container_series(cluster_id: str, pods: Iterable[Obj], pod_metrics: Iterable
 def sample_cluster(objects: Mapping[str, Sequence[Obj]], pod_metrics: Sequence[Obj],
                    previous: Mapping[ContainerRef, CpuCounter], now: datetime, *, cluster_id: str,
                    memo: SeriesMemo | None = None) -> Sample:
-    """One sample of a cluster from its cached objects (by kind, ``KINDS``) and its PodMetrics.
+    """One sample of a cluster from its cached objects (by kind, ``KINDS``) and its PodMetrics,
+    with the recorded sums of ``app.metrics.recording``.
 
     ``previous`` is the last sample's ``counters`` (empty at first): the CPU counters continue
     from it.
     """
     values: dict[str, Entry] = {}
+    totals = Totals()
     with paused_gc():  # tens of thousands of small containers, no cycles: as a topology build (see there)
-        _object_series(cluster_id, objects, memo, values)
-        counters = container_series(cluster_id, objects.get("Pod") or (), pod_metrics, previous, now, memo, values)
+        _object_series(cluster_id, objects, memo, values, totals)
+        counters = container_series(cluster_id, objects.get("Pod") or (), pod_metrics, previous, now, memo, values,
+                                    totals)
+        for name, labels, value in totals.entries(cluster_id):
+            _add(values, name, labels, value)
     return Sample(now, values, counters)

@@ -247,26 +247,59 @@ def point_times(run: Run) -> list[datetime]:
     return [run.start + timedelta(seconds=STEP * i) for i in range(POINTS)]
 
 
-async def histories(run: Run, backend: MetricsBackend) -> dict[str, History]:
-    return {name: await history(backend, run.cluster_id, target, run.start, run.end, STEP)
+async def histories(run: Run, backend: MetricsBackend, *, raw: bool = False) -> dict[str, History]:
+    return {name: await history(backend, run.cluster_id, target, run.start, run.end, STEP, raw=raw)
             for name, target in run.targets().items()}
 
 
-async def test_the_embedded_history_is_the_clusters_usage(run: Run) -> None:
+def recorded(target: HistoryTarget) -> bool:
+    """Whether the embedded backend answers the target from the recorded sums."""
+    return target.pods is None
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["recorded", "raw"])
+async def test_the_embedded_history_is_the_clusters_usage(run: Run, raw: bool) -> None:
     window = float(rate_window(INTERVAL, STEP))
     assert window == 60
-    for name, found in (await histories(run, run.embedded)).items():
+    for name, found in (await histories(run, run.embedded, raw=raw)).items():
         target = run.targets()[name]
         names = pod_names(run, target)
         assert [t for t, _ in found.memory] == point_times(run), name
         for (t, cpu), (_, memory), (_, pods) in zip(found.cpu, found.memory, found.pods, strict=True):
             moment = t.timestamp()
-            assert memory == usage_at(run.pods, names, moment - DELTA)[1], (name, t)
+            cores, working_set = usage_at(run.pods, names, moment - DELTA)
+            assert memory == pytest.approx(working_set, rel=1e-12), (name, t)
             assert pods == len(names), (name, t)
+            if recorded(target) and not raw:  # the cores in use at the last usage window's end
+                assert cpu == pytest.approx(cores, rel=1e-9), (name, t)
+                continue
             truth = true_cpu(run.pods, names, moment, window)
             assert cpu == pytest.approx(truth, abs=cpu_tolerance(run.pods, names, truth, window)), (name, t)
         assert found.restarts[-1][1] >= 1  # flaky has crashed by now
         assert [v for _, v in found.restarts] == sorted(v for _, v in found.restarts)
+
+
+async def test_the_recorded_sums_give_the_history_the_raw_series_give(run: Run) -> None:
+    """Cluster and namespace: memory, running pods and restarts from the recorded sums are the raw
+    series' sums (to rounding: the same numbers added in another order); CPU, a gauge there, is the
+    usage metrics.k8s.io reported (checked against kubesim above), the raw one a rate over a window."""
+    ours, raw = await histories(run, run.embedded), await histories(run, run.embedded, raw=True)
+    checked = 0
+    for name, target in run.targets().items():
+        if not recorded(target):
+            assert ours[name] == raw[name], name  # a workload: the same queries
+            continue
+        for metric in ("memory", "pods", "restarts"):
+            found, expected = getattr(ours[name], metric), getattr(raw[name], metric)
+            assert [t for t, _ in found] == [t for t, _ in expected] == point_times(run), (name, metric)
+            assert [v for _, v in found] == pytest.approx([v for _, v in expected], rel=1e-12), (name, metric)
+        assert [t for t, _ in ours[name].cpu] == point_times(run)
+        checked += 1
+    assert checked == 2
+    # the recorded queries are what was evaluated: the raw series alone give no such answer
+    answer = await run.embedded.query_range("sum(cluster:kube_pod_running:count)", [run.cluster_id],
+                                            run.start, run.end, STEP)
+    assert [float(v) for _, v in answer["result"][0]["values"]] == [float(sum(REPLICAS.values()))] * POINTS
 
 
 async def test_prometheus_and_the_embedded_store_answer_the_same_history(run: Run) -> None:
@@ -275,7 +308,8 @@ async def test_prometheus_and_the_embedded_store_answer_the_same_history(run: Ru
         return
     prometheus = run.prometheus
     window = float(rate_window(INTERVAL, STEP))
-    embedded, scraped = await histories(run, run.embedded), await histories(run, prometheus)
+    # the same raw queries on both: Prometheus holds no recorded sums
+    embedded, scraped = await histories(run, run.embedded, raw=True), await histories(run, prometheus)
     for name, target in run.targets().items():
         ours, theirs = embedded[name], scraped[name]
         names = pod_names(run, target)

@@ -19,8 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.k8s.client import ClusterClient
 from app.k8s.kubeconfig import parse_kubeconfig
+from app.metrics.recording import RECORDED_NAMES
 from app.metrics.sampler import POD_METRICS
-from app.metrics.series import KINDS, Sample, SeriesMemo, sample_cluster, series_key
+from app.metrics.series import KINDS, Sample, SeriesMemo, quantity, sample_cluster, series_key
 from kubesim import controllers, metrics
 from kubesim.controllers.manager import ControllerManager
 from kubesim.fleet import Fleet, start_fleet
@@ -110,7 +111,9 @@ async def make_deployment(sim: Sim, name: str, replicas: int, annotations: dict[
 
 
 def values(sample: Sample, name: str | None = None) -> Scraped:
-    return {key: value for key, (metric, _, value) in sample.values.items() if name in (None, metric)}
+    """The sample's series of kubesim's families (not the recorded sums), or of one of them."""
+    return {key: value for key, (metric, _, value) in sample.values.items()
+            if metric in FAMILIES and name in (None, metric)}
 
 
 def without(found: Scraped, name: str) -> Scraped:
@@ -133,7 +136,7 @@ async def test_a_sample_has_the_series_of_the_clusters_own_metrics_with_the_same
     # every series kubesim serves, under the same name and labels (plus cluster_id), and no other
     assert set(ours) == set(scraped)
     assert without(ours, CPU) == without(scraped, CPU)
-    assert {metric for metric, _, _ in sample.values.values()} == set(FAMILIES)
+    assert {metric for metric, _, _ in sample.values.values()} == set(FAMILIES) | RECORDED_NAMES
     assert all(v == 0.0 for v in values(sample, CPU).values())  # a counter starts from 0 when first seen
     phases = {labels["phase"]: v for _, labels, v in sample.values.values()
               if labels.get("pod", "").startswith("once-") and "phase" in labels}
@@ -182,3 +185,50 @@ async def test_a_crash_looping_containers_restarts_agree_while_its_pod_runs(sim:
 def test_keys_sort_labels_and_escape_values_as_promql_strings() -> None:
     key = series_key("m", {"b": 'say "hi"\n', "a": "back\\slash"})
     assert key == 'm{a="back\\\\slash",b="say \\"hi\\"\\n"}'
+
+
+def raw_sums(sample: Sample, namespace: str | None) -> dict[str, float]:
+    """The four sums a history computes from the raw series, over a namespace or the cluster."""
+    sums: dict[str, float] = {}
+    for metric, labels, value in sample.values.values():
+        if metric not in FAMILIES or namespace not in (None, labels.get("namespace")):
+            continue
+        if metric == "kube_pod_status_phase" and labels["phase"] == "Running":
+            sums["running"] = sums.get("running", 0.0) + value
+        elif metric in ("container_memory_working_set_bytes", "kube_pod_container_status_restarts_total"):
+            sums[metric] = sums.get(metric, 0.0) + value
+    return sums
+
+
+def recorded(sample: Sample, level: str, namespace: str | None) -> dict[str, float]:
+    labels = {"cluster_id": CLUSTER_ID, **({"namespace": namespace} if namespace else {})}
+    found = {}
+    for metric, key in (("container_cpu_usage:cores", "cpu"), ("kube_pod_running:count", "running"),
+                        ("container_memory_working_set_bytes:sum", "container_memory_working_set_bytes"),
+                        ("kube_pod_container_status_restarts:sum", "kube_pod_container_status_restarts_total")):
+        entry = sample.values.get(series_key(f"{level}:{metric}", labels))
+        if entry is not None:
+            found[key] = entry[2]
+    return found
+
+
+async def test_the_recorded_sums_are_the_sums_of_the_raw_series_and_of_the_usage(sim: Sim) -> None:
+    await make_deployment(sim, "sums", replicas=2)
+    sim.run(metrics.RESOLUTION)
+    memo = SeriesMemo()
+    first = await sim.sample(memo=memo)
+    sim.run(metrics.RESOLUTION)
+    sample, fresh = await sim.sample(first, memo), await sim.sample(first)  # with and without the memo
+    pod_metrics = (await sim.client.list(POD_METRICS, identity=None)).items
+    for level, namespace in (("namespace", NS), ("cluster", None)):
+        ours = recorded(sample, level, namespace)
+        assert ours == recorded(fresh, level, namespace), level
+        cores = sum(quantity(c["usage"]["cpu"]) for m in pod_metrics for c in m["containers"]
+                    if namespace in (None, m["metadata"]["namespace"]))
+        expected = raw_sums(sample, namespace) | {"cpu": cores}
+        assert set(ours) == set(expected), level
+        for key, value in expected.items():
+            assert ours[key] == pytest.approx(value, rel=1e-12), (level, key)
+        assert ours["running"] >= 2 and ours["cpu"] > 0
+    # a namespace without pods has no recorded series, as the raw sums have no series to sum
+    assert recorded(sample, "namespace", "no-such-namespace") == {}
