@@ -104,12 +104,13 @@ async def system_health(ctx: RequestContext, tenant_id: str) -> SystemHealth:
         runner_health(ctx, tenant_id),
         cluster_checks(ctx, tenant_id),
     )
-    rules = rule_evaluation(ctx)
+    rules = rule_evaluation(ctx, {c.cluster_id for c in clusters})
     statuses = [database.status, bus.status, operations.status, *(c.status for c in clusters), rules.status]
     return SystemHealth(probes.worst(statuses), utcnow(), database, bus, operations, clusters, rules)
 
 
-def rule_evaluation(ctx: RequestContext) -> RuleEvaluation:
+def rule_evaluation(ctx: RequestContext, tenant_clusters: set[str]) -> RuleEvaluation:
+    """The evaluator's lag; the count of clusters it evaluates is of the tenant's (readable) ones."""
     evaluator = ctx.services.alerts
     if not ctx.settings.alert_evaluation:
         return RuleEvaluation()
@@ -117,9 +118,9 @@ def rule_evaluation(ctx: RequestContext) -> RuleEvaluation:
         return RuleEvaluation(probes.DOWN, None, "the rule evaluator of this replica has stopped")
     lag = round(evaluator.lag_seconds(), 3)
     status = probes.OK if lag < LAG_DEGRADED else probes.DEGRADED if lag < LAG_DOWN else probes.DOWN
-    here = len(evaluator.evaluating())
-    return RuleEvaluation(status, lag, f"{here} cluster(s) evaluated by this replica; the oldest change waiting "
-                                       f"for evaluation is {lag:.1f}s old")  # fmt: skip
+    here = len(tenant_clusters.intersection(evaluator.evaluating()))
+    message = f"{here} of your cluster(s) evaluated by this replica; the oldest change waiting for evaluation"
+    return RuleEvaluation(status, lag, f"{message} is {lag:.1f}s old")
 
 
 async def runner_health(ctx: RequestContext, tenant_id: str) -> RunnerHealth:

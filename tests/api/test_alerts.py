@@ -281,7 +281,7 @@ async def test_system_health_reports_the_evaluators_lag(stage: Stage) -> None:
     found = (await stage.api.ok(query, {"t": stage.tenant.id}, stage.tenant.tokens["viewer"]))["systemHealth"]
     rules = found["details"]["ruleEvaluation"]
     assert rules["status"] == "ok" and 0 <= rules["lagSeconds"] < 30, rules
-    assert "1 cluster(s) evaluated by this replica" in rules["message"]
+    assert "1 of your cluster(s) evaluated by this replica" in rules["message"]  # not the other tenants' ones
     await stage.services.alerts.stop()
     stopped = (await stage.api.ok(query, {"t": stage.tenant.id}, stage.tenant.tokens["viewer"]))["systemHealth"]
     assert stopped["details"]["ruleEvaluation"]["status"] == "down"
