@@ -41,12 +41,18 @@ def window(ctx: RequestContext, range_text: str, step_text: str | None) -> tuple
     span = duration("range", range_text)
     if span > LONGEST:
         raise BadUserInput.field("range", f"must be at most {LONGEST.days}d")
+    end = utcnow()
+    return end - span, end, step_of(ctx, span, step_text)
+
+
+def step_of(ctx: RequestContext, span: timedelta, step_text: str | None) -> float:
+    """The step asked for, or the span over `POINTS` (never below the sampling interval); at most
+    `MAX_POINTS` of them over the span."""
     floor = ctx.services.sampler.interval
     step = duration("step", step_text).total_seconds() if step_text else max(floor, span.total_seconds() / POINTS)
     if span.total_seconds() / step > MAX_POINTS:
         raise BadUserInput.field("step", f"gives more than {MAX_POINTS} points over the range: make it longer")
-    end = utcnow()
-    return end - span, end, step
+    return step
 
 
 async def cluster_history(ctx: RequestContext, cluster_id: str, range_text: str, step_text: str | None) -> History:
@@ -105,9 +111,4 @@ async def query(
     if end - start > LONGEST:
         errors.add("start", f"the range must be at most {LONGEST.days}d")
     errors.raise_if_any()
-    seconds = duration("step", step).total_seconds() if step else max(
-        ctx.services.sampler.interval, (end - start).total_seconds() / POINTS
-    )
-    if (end - start).total_seconds() / seconds > MAX_POINTS:
-        raise BadUserInput.field("step", f"gives more than {MAX_POINTS} points over the range: make it longer")
-    return await backend.query_range(promql, clusters, start, end, seconds)
+    return await backend.query_range(promql, clusters, start, end, step_of(ctx, end - start, step))

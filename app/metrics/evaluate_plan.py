@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import struct
+from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,20 +27,21 @@ Labels = tuple[tuple[str, str], ...]  # sorted by name, no empty values, __name_
 Vector = list[tuple[Labels, float]]
 
 
-class ScalarPlan:
+class ScalarPlan(ABC):
     def load(self, source: SampleSource, first: int, last: int) -> None:
-        pass
+        """A scalar reads no samples, unless it is made of vectors."""
+        return None
 
-    def at(self, t: int) -> float:
-        raise NotImplementedError
+    @abstractmethod
+    def at(self, t: int) -> float: ...
 
 
-class VectorPlan:
-    def load(self, source: SampleSource, first: int, last: int) -> None:
-        raise NotImplementedError
+class VectorPlan(ABC):
+    @abstractmethod
+    def load(self, source: SampleSource, first: int, last: int) -> None: ...
 
-    def at(self, t: int) -> Vector:
-        raise NotImplementedError
+    @abstractmethod
+    def at(self, t: int) -> Vector: ...
 
 
 @dataclass

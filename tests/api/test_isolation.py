@@ -138,6 +138,12 @@ def _listing(field: str, op: str, weak: str | None = "viewer") -> Case:
     return Case(field, op, lambda t, _: {"t": t}, tenant_arg=True, weak=weak, allowed=allowed, probe_code=None)
 
 
+def _listing_of_cluster(field: str, op: str) -> Case:
+    """A tenant's listing narrowed to one of its clusters: every role reads it, nobody else."""
+    return Case(field, op, lambda t, i: {"t": t, "i": i}, target=lambda x: x.cluster, kind="cluster",
+                tenant_arg=True, weak=None, allowed="viewer", label=f"{field}:cluster")  # fmt: skip
+
+
 def _cks(name: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -396,17 +402,7 @@ MATRIX: list[Case] = [
     _by_id("cancelOperation", "mutation($i:ID!){ cancelOperation(id:$i){ id } }", lambda x: x.operation, "operation"),
     # logs: reading a pod's log takes workloads:read on its cluster, which every tenant role holds
     _listing("logSearch", "query($t:ID!){ logSearch(tenantId:$t){ totalCount errors { code } } }", weak=None),
-    Case(
-        "logSearch",
-        "query($t:ID!,$i:ID!){ logSearch(tenantId:$t, clusterId:$i){ totalCount } }",
-        lambda t, i: {"t": t, "i": i},
-        target=lambda x: x.cluster,
-        kind="cluster",
-        tenant_arg=True,
-        weak=None,
-        allowed="viewer",
-        label="logSearch:cluster",
-    ),
+    _listing_of_cluster("logSearch", "query($t:ID!,$i:ID!){ logSearch(tenantId:$t, clusterId:$i){ totalCount } }"),
     _by_id(
         "logEntry",
         "query($i:ID!){ logEntry(id:$i){ id message } }",
@@ -423,17 +419,7 @@ MATRIX: list[Case] = [
     # alerts and incidents: every role reads them; operators acknowledge and silence (alerts:write);
     # rules and receivers are the tenant admin's (alerts:admin)
     _listing("alerts", "query($t:ID!){ alerts(tenantId:$t){ totalCount } }", weak=None),
-    Case(
-        "alerts",
-        "query($t:ID!,$i:ID!){ alerts(tenantId:$t, clusterId:$i){ totalCount } }",
-        lambda t, i: {"t": t, "i": i},
-        target=lambda x: x.cluster,
-        kind="cluster",
-        tenant_arg=True,
-        weak=None,
-        allowed="viewer",
-        label="alerts:cluster",
-    ),
+    _listing_of_cluster("alerts", "query($t:ID!,$i:ID!){ alerts(tenantId:$t, clusterId:$i){ totalCount } }"),
     _by_id("alert", "query($i:ID!){ alert(id:$i){ id state } }", lambda x: x.alert, "alert", weak=None),
     _by_id(
         "acknowledgeAlert",

@@ -21,11 +21,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from kubesim import controllers, metrics
 from kubesim.controllers.manager import ControllerManager
-from kubesim.fleet import Fleet, start_fleet
+from kubesim.fleet import start_fleet
 from kubesim.quantity import parse_quantity
-from kubesim.server import Cluster
 from tests.kubesim.conftest import deployment, http
 from tests.support.prometheus import Target, running_prometheus
+from tests.support.stepped import SteppedCluster
 from tests.support.waiting import eventually
 
 NS = "shop"
@@ -62,25 +62,8 @@ Labels = frozenset[tuple[str, str]]
 
 
 @dataclass
-class Sim:
-    fleet: Fleet
-    cluster: Cluster
-    manager: ControllerManager
+class Sim(SteppedCluster):
     client: httpx.AsyncClient
-
-    def run(self, seconds: float = 0.0) -> None:
-        """Move the clock on and let the controllers do everything that has come due."""
-        if seconds:
-            self.cluster.state.clock.advance(seconds)
-        self.manager.tick()
-        while self.manager.process_one():
-            pass
-
-    def align(self, offset: float) -> None:
-        """Move the clock to ``offset`` seconds after the next metrics sample time."""
-        now = self.cluster.state.clock.now().timestamp()
-        boundary = math.ceil(now / metrics.RESOLUTION) * metrics.RESOLUTION
-        self.cluster.state.clock.advance(boundary - now + offset)
 
     async def scrape(self) -> dict[str, dict[Labels, float]]:
         response = await self.client.get("/metrics")

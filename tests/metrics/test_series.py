@@ -8,7 +8,6 @@ integrates from metrics.k8s.io usage, must grow as kubesim's counter does.
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -24,9 +23,9 @@ from app.metrics.sampler import POD_METRICS
 from app.metrics.series import KINDS, Sample, SeriesMemo, quantity, sample_cluster, series_key
 from kubesim import controllers, metrics
 from kubesim.controllers.manager import ControllerManager
-from kubesim.fleet import Fleet, start_fleet
-from kubesim.server import Cluster
+from kubesim.fleet import start_fleet
 from tests.kubesim.conftest import deployment, http
+from tests.support.stepped import SteppedCluster
 
 NS = "shop"
 CLUSTER_ID = "cls_series0test"
@@ -44,26 +43,9 @@ Scraped = dict[str, float]  # series key (with cluster_id) → value
 
 
 @dataclass
-class Sim:
-    fleet: Fleet
-    cluster: Cluster
-    manager: ControllerManager
+class Sim(SteppedCluster):
     http: httpx.AsyncClient
     client: ClusterClient
-
-    def run(self, seconds: float = 0.0) -> None:
-        """Move the clock on and let the controllers do everything that has come due."""
-        if seconds:
-            self.cluster.state.clock.advance(seconds)
-        self.manager.tick()
-        while self.manager.process_one():
-            pass
-
-    def align(self, offset: float) -> None:
-        """Move the clock to ``offset`` seconds after the next metrics sample time."""
-        now = self.cluster.state.clock.now().timestamp()
-        boundary = math.ceil(now / metrics.RESOLUTION) * metrics.RESOLUTION
-        self.cluster.state.clock.advance(boundary - now + offset)
 
     async def scrape(self) -> Scraped:
         response = await self.http.get("/metrics")
