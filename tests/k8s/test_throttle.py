@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
+
 import pytest
 
 from app.k8s import throttle
@@ -24,8 +27,9 @@ class FakeClock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr(throttle.time, "monotonic", fake.monotonic)
-    monkeypatch.setattr(throttle.asyncio, "sleep", fake.sleep)
+    # the throttle module's own clock and sleep only: other tasks of the loop keep the real ones
+    monkeypatch.setattr(throttle, "time", SimpleNamespace(monotonic=fake.monotonic))
+    monkeypatch.setattr(throttle, "asyncio", SimpleNamespace(Lock=asyncio.Lock, sleep=fake.sleep))
     return fake
 
 
